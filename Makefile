@@ -1,0 +1,54 @@
+# Entry points for people and CI. `make run` and `make test` each do their own set-up first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DISTRIBUTIONS := exporter pushgateway-bridge
+LINT_PATHS := exporter/src pushgateway-bridge/src generator tests bench scripts
+
+.PHONY: help setup system-packages venv run test lint pytest rules rules-check bench clean
+
+help:
+	@echo "make run     set up, then run the bundle on loopback (Ctrl-C stops it)"
+	@echo "make test    set up, then lint, check generated files, and run the whole test suite"
+	@echo "make rules   render rules/, alertmanager/ and grafana/ from monitoring.yml"
+	@echo "make bench   benchmarks (bench/), reported as ratios to their anchors"
+
+setup: system-packages venv
+
+system-packages:
+	@scripts/install-system-packages.sh
+
+# The venv is rebuilt only when a dependency list changes.
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml)
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PIP) install -q --upgrade pip
+	@$(PIP) install -q $(foreach d,$(DISTRIBUTIONS),-e ./$(d)) -r requirements-dev.txt
+	@touch $@
+
+run: setup
+	@$(PY) scripts/run.py
+
+test: setup lint rules-check pytest
+
+lint: venv
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy $(LINT_PATHS)
+
+pytest: venv
+	$(VENV)/bin/pytest
+
+rules: venv
+	$(PY) -m generator
+
+# Generated files must equal a fresh render of their source.
+rules-check: venv
+	$(PY) -m generator --check
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .run
