@@ -1,0 +1,267 @@
+"""`make run`: the bundle on loopback, for trying it out on one machine.
+
+Starts Pushgateway, Alertmanager, the bridge, the host exporter and Prometheus (loading the rendered rules),
+each as its own process with its data under .run/, prints the URLs and a demo API key, and stops everything
+by PID on Ctrl-C. Each port can be set with an environment variable (BUNDLE_<NAME>_PORT); a busy default
+port is replaced by a free one, and the URL printed is the one in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = ROOT / ".run"
+VENV_BIN = Path(sys.executable).parent
+
+DEFAULT_PORTS = {
+    "prometheus": 9090,
+    "pushgateway": 9091,
+    "alertmanager": 9093,
+    "exporter": 9100,
+    "bridge": 8000,
+}
+
+
+def port_for(name: str) -> int:
+    """The port from BUNDLE_<NAME>_PORT, else the default when free, else any free loopback port."""
+    wanted = os.environ.get(f"BUNDLE_{name.upper()}_PORT")
+    if wanted:
+        return int(wanted)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", DEFAULT_PORTS[name]))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def executable(name: str, hint: str) -> str:
+    for directory in (VENV_BIN, None):
+        found = shutil.which(name, path=str(directory) if directory else None)
+        if found:
+            return found
+    raise SystemExit(f"make run: {name} not found ({hint})")
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    url: str
+    ready_path: str
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (RUN_DIR / "logs" / f"{self.name}.log").open("ab")
+        self.popen = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen is None or self.popen.poll() is not None:
+                raise SystemExit(f"make run: {self.name} exited; see .run/logs/{self.name}.log")
+            try:
+                if requests.get(self.url + self.ready_path, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(
+            f"make run: {self.name} not ready after {timeout:.0f}s; see .run/logs/{self.name}.log"
+        )
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        os.kill(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+
+def bridge_config(demo_key: str) -> dict[str, Any]:
+    """A demo key that may write everything; the key is printed, only its hash is stored."""
+    return {
+        "api_keys": [
+            {
+                "name": "demo",
+                "sha256": hashlib.sha256(demo_key.encode()).hexdigest(),
+                "services": ["*"],
+                "schedulers": ["*"],
+                "rate_per_second": 100,
+            }
+        ]
+    }
+
+
+def alertmanager_config() -> Path:
+    """The rendered config where it loads on its own; otherwise a config that only keeps alerts visible."""
+    rendered = ROOT / "alertmanager" / "alertmanager.yml"
+    if rendered.exists():
+        return rendered
+    fallback = RUN_DIR / "alertmanager.yml"
+    fallback.write_text(yaml.safe_dump({"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}))
+    return fallback
+
+
+def prometheus_config(ports: dict[str, int]) -> Path:
+    def job(name: str, port: int, **extra: Any) -> dict[str, Any]:
+        return {"job_name": name, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}], **extra}
+
+    config = {
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "rule_files": [str(path) for path in sorted((ROOT / "rules").glob("*.rules.yml"))],
+        "alerting": {
+            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{ports['alertmanager']}"]}]}]
+        },
+        "scrape_configs": [
+            job("prometheus", ports["prometheus"]),
+            job("node", ports["exporter"]),
+            job("bridge", ports["bridge"]),
+            job("pushgateway", ports["pushgateway"], honor_labels=True),
+            job("alertmanager", ports["alertmanager"]),
+        ],
+    }
+    path = RUN_DIR / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def services(ports: dict[str, int], demo_key: str) -> list[Service]:
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    data = {name: RUN_DIR / name for name in ports}
+    for path in data.values():
+        path.mkdir(parents=True, exist_ok=True)
+    bridge_yml = RUN_DIR / "bridge.yml"
+    bridge_yml.write_text(yaml.safe_dump(bridge_config(demo_key), sort_keys=False))
+    debian = "make setup installs it"
+    return [
+        Service(
+            "pushgateway",
+            [
+                executable("prometheus-pushgateway", debian),
+                f"--web.listen-address=127.0.0.1:{ports['pushgateway']}",
+                f"--persistence.file={data['pushgateway'] / 'pushgateway.data'}",
+            ],
+            url["pushgateway"],
+            "/-/ready",
+        ),
+        Service(
+            "alertmanager",
+            [
+                executable("prometheus-alertmanager", debian),
+                f"--config.file={alertmanager_config()}",
+                f"--storage.path={data['alertmanager']}",
+                f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
+                "--cluster.listen-address=",
+                f"--web.external-url={url['alertmanager']}",
+            ],
+            url["alertmanager"],
+            "/-/ready",
+        ),
+        Service(
+            "bridge",
+            [
+                executable("pushgateway-bridge", "make setup installs it"),
+                f"--web.listen-address=127.0.0.1:{ports['bridge']}",
+                f"--config={bridge_yml}",
+            ],
+            url["bridge"],
+            "/health",
+            env={
+                "BRIDGE_PUSHGATEWAY_URL": url["pushgateway"],
+                "BRIDGE_ALERTMANAGER_URL": url["alertmanager"],
+                "BRIDGE_DATA_DIR": str(data["bridge"]),
+            },
+        ),
+        Service(
+            "exporter",
+            [
+                executable("host-exporter", "make setup installs it"),
+                f"--web.listen-address=127.0.0.1:{ports['exporter']}",
+            ],
+            url["exporter"],
+            "/metrics",
+        ),
+        Service(
+            "prometheus",
+            [
+                executable("prometheus", debian),
+                f"--config.file={prometheus_config(ports)}",
+                f"--storage.tsdb.path={data['prometheus']}",
+                f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
+                "--web.enable-lifecycle",
+                f"--web.external-url={url['prometheus']}",
+            ],
+            url["prometheus"],
+            "/-/ready",
+        ),
+    ]
+
+
+def main() -> int:
+    (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
+    ports = {name: port_for(name) for name in DEFAULT_PORTS}
+    demo_key = secrets.token_urlsafe(24)
+    started: list[Service] = []
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for service in services(ports, demo_key):
+            service.start()
+            started.append(service)
+            service.wait_ready()
+        width = max(len(service.name) for service in started)
+        print("The bundle is running on loopback (logs in .run/logs/):")
+        for service in started:
+            print(f"  {service.name:<{width}}  {service.url}")
+        print(f"\nDemo API key for the bridge (x-api-key or Authorization: Bearer): {demo_key}")
+        print("Press Ctrl-C to stop everything.")
+        while not stopping:
+            for service in started:
+                if service.popen is not None and service.popen.poll() is not None:
+                    print(
+                        f"make run: {service.name} exited; see .run/logs/{service.name}.log", file=sys.stderr
+                    )
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        for service in reversed(started):
+            service.stop()
+        if started:
+            print("Stopped.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
