@@ -1,0 +1,3 @@
+from host_exporter.cli import main
+
+raise SystemExit(main())

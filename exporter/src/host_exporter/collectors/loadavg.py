@@ -1,0 +1,25 @@
+"""node_load1, node_load5, node_load15 from /proc/loadavg."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+
+from host_exporter.collectors.base import HostPaths, read_text
+
+
+def parse_load(loadavg: str) -> tuple[float, float, float]:
+    """`parse_load("0.21 0.37 0.39 1/719 19737") == (0.21, 0.37, 0.39)`."""
+    one, five, fifteen = (float(value) for value in loadavg.split()[:3])
+    return one, five, fifteen
+
+
+class LoadavgCollector:
+    def __init__(self, paths: HostPaths) -> None:
+        self.paths = paths
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        loads = parse_load(read_text(self.paths.proc("loadavg")))
+        for minutes, value in zip(("1", "5", "15"), loads, strict=True):
+            yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)

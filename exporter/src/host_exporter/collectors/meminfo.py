@@ -1,0 +1,37 @@
+"""node_memory_*_bytes from /proc/meminfo, one gauge per field, named as node_exporter names them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+
+from host_exporter.collectors.base import HostPaths, read_text
+
+_PARENS = re.compile(r"\((.*)\)")
+
+
+def parse_meminfo(meminfo: str) -> dict[str, float]:
+    """Field name ("Active(anon)" -> "Active_anon", as node_exporter) to value; kB fields get `_bytes`."""
+    values: dict[str, float] = {}
+    for line in meminfo.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        key = _PARENS.sub(r"_\1", parts[0].rstrip(":"))
+        value = float(parts[1])
+        if len(parts) == 3 and parts[2] == "kB":
+            values[f"{key}_bytes"] = value * 1024
+        else:
+            values[key] = value
+    return values
+
+
+class MeminfoCollector:
+    def __init__(self, paths: HostPaths) -> None:
+        self.paths = paths
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for key, value in parse_meminfo(read_text(self.paths.proc("meminfo"))).items():
+            yield GaugeMetricFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)

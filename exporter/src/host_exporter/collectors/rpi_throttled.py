@@ -1,0 +1,74 @@
+"""Raspberry Pi firmware throttling and under-voltage flags (the firmware's get_throttled bit field).
+
+Read from sysfs where the kernel's firmware driver offers it, else from `vcgencmd get_throttled`. On hosts
+that are not Raspberry Pis neither exists, and the collector reports nothing (no data is not a failure).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+
+from host_exporter.collectors.base import HostPaths, read_text
+
+SYSFS_FILES = (
+    ("devices", "platform", "soc", "soc:firmware", "get_throttled"),
+    ("devices", "platform", "soc", "soc:firmware", "raspberrypi-hwmon", "get_throttled"),
+)
+
+# (bit for "now"; the "has occurred since boot" bit is 16 higher), metric name, what the flag means.
+FLAGS = (
+    (0, "node_rpi_under_voltage", "under-voltage: the supply is below 4.63 V"),
+    (1, "node_rpi_arm_frequency_capped", "ARM frequency capped by the firmware"),
+    (2, "node_rpi_throttled", "CPU throttled by the firmware"),
+    (3, "node_rpi_soft_temp_limit", "soft temperature limit (60 C by default on a Pi 3B+/4) active"),
+)
+
+
+def parse_throttled(text: str) -> int:
+    """`"50005"` (sysfs, hex) or `"throttled=0x50005"` (vcgencmd) -> 0x50005."""
+    value = text.strip().rpartition("=")[2]
+    return int(value, 16)
+
+
+def throttle_flags(value: int) -> dict[str, float]:
+    flags = {}
+    for bit, name, _meaning in FLAGS:
+        flags[name] = float(value >> bit & 1)
+        flags[f"{name}_occurred"] = float(value >> (bit + 16) & 1)
+    return flags
+
+
+class RpiThrottledCollector:
+    def __init__(self, paths: HostPaths, vcgencmd: str | None = "vcgencmd") -> None:
+        self.paths = paths
+        self.vcgencmd = vcgencmd
+
+    def read_raw(self) -> str | None:
+        for parts in SYSFS_FILES:
+            path = self.paths.sys(*parts)
+            if path.exists():
+                return read_text(path)
+        command = shutil.which(self.vcgencmd) if self.vcgencmd else None
+        if command is None:
+            return None
+        result = subprocess.run(
+            [command, "get_throttled"], capture_output=True, text=True, timeout=2, check=True
+        )
+        return result.stdout
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        raw = self.read_raw()
+        if raw is None:
+            return
+        flags = throttle_flags(parse_throttled(raw))
+        for _bit, name, meaning in FLAGS:
+            yield GaugeMetricFamily(name, f"1 while {meaning}.", value=flags[name])
+            yield GaugeMetricFamily(
+                f"{name}_occurred",
+                f"1 if, since boot, {meaning} has occurred.",
+                value=flags[f"{name}_occurred"],
+            )

@@ -1,0 +1,20 @@
+"""node_time_seconds and node_time_zone_offset_seconds, as node_exporter's time collector."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+
+
+class TimeCollector:
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = time.time()
+        yield GaugeMetricFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=now)
+        local = time.localtime(now)
+        offset = GaugeMetricFamily(
+            "node_time_zone_offset_seconds", "System time zone offset in seconds.", labels=["time_zone"]
+        )
+        offset.add_metric([local.tm_zone], float(local.tm_gmtoff))
+        yield offset

@@ -1,0 +1,33 @@
+"""node_uname_info, as node_exporter's uname collector."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+
+
+def nis_domainname() -> str:
+    """The kernel's NIS domain name, which uname(2) reports as `domainname` and node_exporter labels."""
+    try:
+        with open("/proc/sys/kernel/domainname", encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "(none)"
+
+
+class UnameCollector:
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        uname = os.uname()
+        info = GaugeMetricFamily(
+            "node_uname_info",
+            "Labeled system information as provided by the uname system call.",
+            labels=["domainname", "machine", "nodename", "release", "sysname", "version"],
+        )
+        nodename = uname.nodename or socket.gethostname()
+        info.add_metric(
+            [nis_domainname(), uname.machine, nodename, uname.release, uname.sysname, uname.version], 1.0
+        )
+        yield info
