@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from stack import Alertmanager, Pushgateway, Stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
