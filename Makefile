@@ -3,10 +3,11 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DISTRIBUTIONS := exporter pushgateway-bridge
-LINT_PATHS := exporter/src pushgateway-bridge/src generator tests bench scripts
+# The project's installable distributions (each folder has its own pyproject.toml).
+DISTRIBUTIONS := $(patsubst %/pyproject.toml,%,$(wildcard exporter/pyproject.toml pushgateway-bridge/pyproject.toml sdk/pyproject.toml))
+LINT_PATHS := $(wildcard exporter/src pushgateway-bridge/src sdk/src generator) tests bench scripts
 
-.PHONY: help setup system-packages venv run test lint pytest rules rules-check bench clean
+.PHONY: help setup system-packages venv run test lint pytest rules rules-check bench exporter-golden clean
 
 help:
 	@echo "make run     set up, then run the bundle on loopback (Ctrl-C stops it)"
@@ -48,7 +49,11 @@ rules-check: venv
 	$(PY) -m generator --check
 
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/exporter_bench.py
+
+# The exporter's expected output on its fixture trees, after an intended change.
+exporter-golden: venv
+	UPDATE_GOLDEN=1 $(VENV)/bin/pytest -q tests/exporter/test_binary.py -k golden
 
 clean:
 	rm -rf $(VENV) .run
