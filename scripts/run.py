@@ -3,7 +3,7 @@
 Starts Pushgateway, Alertmanager, the bridge, the host exporter and Prometheus (loading the rendered rules),
 each as its own process with its data under .run/, prints the URLs and a demo API key, and stops everything
 by PID on Ctrl-C. Each port can be set with an environment variable (BUNDLE_<NAME>_PORT); a busy default
-port is replaced by a free one, and the URL printed is the one in use.
+port is replaced by a free one, and the URL printed is the one in use. BUNDLE_RUN_DIR moves .run/.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_DIR = ROOT / ".run"
+RUN_DIR = Path(os.environ.get("BUNDLE_RUN_DIR", ROOT / ".run"))  # tests point it at a temporary dir
 VENV_BIN = Path(sys.executable).parent
 
 DEFAULT_PORTS = {
@@ -51,11 +51,14 @@ def port_for(name: str) -> int:
 
 
 def executable(name: str, hint: str) -> str:
-    for directory in (VENV_BIN, None):
-        found = shutil.which(name, path=str(directory) if directory else None)
-        if found:
-            return found
-    raise SystemExit(f"make run: {name} not found ({hint})")
+    found = find_executable(name)
+    if found is None:
+        raise SystemExit(f"make run: {name} not found ({hint})")
+    return found
+
+
+def find_executable(name: str) -> str | None:
+    return shutil.which(name, path=str(VENV_BIN)) or shutil.which(name)
 
 
 @dataclass
@@ -128,7 +131,7 @@ def alertmanager_config() -> Path:
     return fallback
 
 
-def prometheus_config(ports: dict[str, int]) -> Path:
+def prometheus_config(ports: dict[str, int], with_bridge: bool) -> Path:
     def job(name: str, port: int, **extra: Any) -> dict[str, Any]:
         return {"job_name": name, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}], **extra}
 
@@ -141,7 +144,7 @@ def prometheus_config(ports: dict[str, int]) -> Path:
         "scrape_configs": [
             job("prometheus", ports["prometheus"]),
             job("node", ports["exporter"]),
-            job("bridge", ports["bridge"]),
+            *([job("bridge", ports["bridge"])] if with_bridge else []),
             job("pushgateway", ports["pushgateway"], honor_labels=True),
             job("alertmanager", ports["alertmanager"]),
         ],
@@ -152,14 +155,13 @@ def prometheus_config(ports: dict[str, int]) -> Path:
 
 
 def services(ports: dict[str, int], demo_key: str) -> list[Service]:
+    """The bundle's processes in start order: downstreams first, Prometheus last."""
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     data = {name: RUN_DIR / name for name in ports}
     for path in data.values():
         path.mkdir(parents=True, exist_ok=True)
-    bridge_yml = RUN_DIR / "bridge.yml"
-    bridge_yml.write_text(yaml.safe_dump(bridge_config(demo_key), sort_keys=False))
     debian = "make setup installs it"
-    return [
+    bundle = [
         Service(
             "pushgateway",
             [
@@ -183,35 +185,40 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
             url["alertmanager"],
             "/-/ready",
         ),
-        Service(
-            "bridge",
-            [
-                executable("pushgateway-bridge", "make setup installs it"),
-                f"--web.listen-address=127.0.0.1:{ports['bridge']}",
-                f"--config={bridge_yml}",
-            ],
-            url["bridge"],
-            "/health",
-            env={
-                "BRIDGE_PUSHGATEWAY_URL": url["pushgateway"],
-                "BRIDGE_ALERTMANAGER_URL": url["alertmanager"],
-                "BRIDGE_DATA_DIR": str(data["bridge"]),
-            },
-        ),
+    ]
+    bridge = find_executable("pushgateway-bridge")
+    if bridge is None:
+        print("make run: pushgateway-bridge is not installed in .venv; starting without it", file=sys.stderr)
+    else:
+        bridge_yml = RUN_DIR / "bridge.yml"
+        bridge_yml.write_text(yaml.safe_dump(bridge_config(demo_key), sort_keys=False))
+        bundle.append(
+            Service(
+                "bridge",
+                [bridge, f"--web.listen-address=127.0.0.1:{ports['bridge']}", f"--config={bridge_yml}"],
+                url["bridge"],
+                "/health",
+                env={
+                    "BRIDGE_PUSHGATEWAY_URL": url["pushgateway"],
+                    "BRIDGE_ALERTMANAGER_URL": url["alertmanager"],
+                    "BRIDGE_DATA_DIR": str(data["bridge"]),
+                },
+            )
+        )
+    bundle.append(
         Service(
             "exporter",
-            [
-                executable("host-exporter", "make setup installs it"),
-                f"--web.listen-address=127.0.0.1:{ports['exporter']}",
-            ],
+            [executable("host-exporter", debian), f"--web.listen-address=127.0.0.1:{ports['exporter']}"],
             url["exporter"],
             "/metrics",
-        ),
+        )
+    )
+    bundle.append(
         Service(
             "prometheus",
             [
                 executable("prometheus", debian),
-                f"--config.file={prometheus_config(ports)}",
+                f"--config.file={prometheus_config(ports, with_bridge=bridge is not None)}",
                 f"--storage.tsdb.path={data['prometheus']}",
                 f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
                 "--web.enable-lifecycle",
@@ -219,8 +226,9 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
             ],
             url["prometheus"],
             "/-/ready",
-        ),
-    ]
+        )
+    )
+    return bundle
 
 
 def main() -> int:
@@ -245,7 +253,8 @@ def main() -> int:
         print("The bundle is running on loopback (logs in .run/logs/):")
         for service in started:
             print(f"  {service.name:<{width}}  {service.url}")
-        print(f"\nDemo API key for the bridge (x-api-key or Authorization: Bearer): {demo_key}")
+        if any(service.name == "bridge" for service in started):
+            print(f"\nDemo API key for the bridge (x-api-key or Authorization: Bearer): {demo_key}")
         print("Press Ctrl-C to stop everything.")
         while not stopping:
             for service in started:
