@@ -1,0 +1,1 @@
+"""Render Prometheus rules, Alertmanager config and Grafana dashboards from monitoring.yml."""

@@ -1,0 +1,106 @@
+"""alertmanager/alertmanager.yml from the `alertmanager` section (Alertmanager 0.25's schema).
+
+Teams and SMS have no receiver in Alertmanager 0.25: they become webhooks to the bridge's relays
+(`/notify/teams/<target>`, `/notify/sms/<target>`), which hold the real URLs and tokens. Every secret
+is a `*_file` path read at notification time, never a value in this file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.source import MuteInterval, Receiver, Source
+
+TITLE = '{{ template "bundle.title" . }}'
+
+
+def _receiver(receiver: Receiver, bridge_url: str) -> dict[str, Any]:
+    built: dict[str, Any] = {"name": receiver.name}
+    if receiver.email:
+        built["email_configs"] = [
+            {
+                "to": receiver.email.to,
+                "send_resolved": True,
+                "headers": {"Subject": TITLE},
+                "html": '{{ template "bundle.email.html" . }}',
+                "text": '{{ template "bundle.email.text" . }}',
+            }
+        ]
+    if receiver.slack:
+        built["slack_configs"] = [
+            {
+                "api_url_file": receiver.slack.api_url_file,
+                "channel": receiver.slack.channel,
+                "send_resolved": True,
+                "title": TITLE,
+                "text": '{{ template "bundle.slack.text" . }}',
+            }
+        ]
+    webhooks: list[dict[str, Any]] = []
+    for relay, target in (("teams", receiver.teams), ("sms", receiver.sms)):
+        if target:
+            webhooks.append({"url": f"{bridge_url}/notify/{relay}/{target.target}", "send_resolved": True})
+    if receiver.webhook:
+        hook: dict[str, Any] = {"url": receiver.webhook.url, "send_resolved": True}
+        if receiver.webhook.credentials_file:
+            hook["http_config"] = {"authorization": {"credentials_file": receiver.webhook.credentials_file}}
+        webhooks.append(hook)
+    if webhooks:
+        built["webhook_configs"] = webhooks
+    return built
+
+
+def _interval(interval: MuteInterval) -> dict[str, Any]:
+    spec: dict[str, Any] = {"location": interval.location}
+    if interval.weekdays:
+        spec["weekdays"] = list(interval.weekdays)
+    if interval.times:
+        spec["times"] = [{"start_time": t.start, "end_time": t.end} for t in interval.times]
+    return {"name": interval.name, "time_intervals": [spec]}
+
+
+def render(source: Source) -> dict[str, Any]:
+    am = source.alertmanager
+    smtp = am.smtp
+    global_: dict[str, Any] = {
+        "resolve_timeout": am.resolve_timeout,
+        "smtp_smarthost": smtp.smarthost,
+        "smtp_from": smtp.from_,
+        "smtp_require_tls": smtp.require_tls,
+    }
+    if smtp.auth_username:
+        global_["smtp_auth_username"] = smtp.auth_username
+        if smtp.auth_password_file:
+            global_["smtp_auth_password_file"] = smtp.auth_password_file
+    routes = []
+    for route in am.route.routes:
+        built: dict[str, Any] = {"receiver": route.receiver, "matchers": list(route.matchers)}
+        if route.continue_:
+            built["continue"] = True
+        if route.mute_time_intervals:
+            built["mute_time_intervals"] = list(route.mute_time_intervals)
+        routes.append(built)
+    config: dict[str, Any] = {
+        "global": global_,
+        "templates": ["templates/*.tmpl"],
+        "route": {
+            "receiver": am.route.receiver,
+            "group_by": list(am.group_by),
+            "group_wait": am.group_wait,
+            "group_interval": am.group_interval,
+            "repeat_interval": am.repeat_interval,
+            "routes": routes,
+        },
+        "inhibit_rules": [
+            {
+                "source_matchers": list(rule.source),
+                "target_matchers": list(rule.target),
+                "equal": list(rule.equal),
+            }
+            for rule in am.inhibit
+        ],
+        "receivers": [_receiver(receiver, source.bridge_url) for receiver in am.receivers],
+    }
+    if am.mute_time_intervals:
+        config["time_intervals"] = [_interval(interval) for interval in am.mute_time_intervals]
+    return config

@@ -1,0 +1,1 @@
+"""Prometheus rule files, one module per area; each returns its file's rule groups."""
