@@ -320,6 +320,10 @@ def load_source(path: Path) -> Source:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise SourceError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SourceError(f"{path}: not valid YAML{where}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise SourceError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

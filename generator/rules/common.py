@@ -49,11 +49,13 @@ def group(name: str, rules: Sequence[Rule], interval: str | None = None) -> dict
 
 
 def duration(total_seconds: int) -> str:
-    """The shortest Prometheus duration for a number of seconds (3600 -> 1h, 5400 -> 90m)."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if total_seconds % size == 0 and total_seconds >= size:
-            return f"{total_seconds // size}{unit}"
-    return f"{total_seconds}s"
+    """A Prometheus duration for a number of seconds, largest units first (3600 -> 1h, 5400 -> 1h30m)."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, total_seconds = divmod(total_seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 def selector(*matchers: str) -> str:

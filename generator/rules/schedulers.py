@@ -274,7 +274,7 @@ def _scheduled(source: Source, scope: Scope) -> list[Rule]:
                 labels=scope.labels,
             )
         )
-    if not expectation.is_glob and not expectation.deadline:
+    if not expectation.is_glob:
         never = (longest + start_grace) if cron is not None else seconds(source.schedulers.heartbeat_interval)
         rules.append(
             alert(
