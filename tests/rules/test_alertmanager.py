@@ -1,0 +1,118 @@
+"""The rendered Alertmanager config: amtool accepts it, every route is tested, inhibition works live."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stack import Stack, binary, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "alertmanager" / "alertmanager.yml"
+
+# (labels of an alert, receivers it must reach). Every route in monitoring.yml has a case.
+ROUTE_CASES: list[tuple[dict[str, str], list[str]]] = [
+    ({"alertname": "SomethingNew", "severity": "warning"}, ["ops-email"]),
+    ({"alertname": "ServiceDown", "severity": "critical", "service": "api"}, ["oncall-sms", "ops-email"]),
+    (
+        {"alertname": "SchedulerRunFailed", "severity": "warning", "owner_email": "o@example.com"},
+        ["scheduler-owner"],
+    ),
+    (
+        {
+            "alertname": "SchedulerDeadlineMissed",
+            "severity": "critical",
+            "owner_email": "o@example.com",
+            "team": "settlements",
+        },
+        ["oncall-sms", "scheduler-owner"],
+    ),
+    (
+        {"alertname": "SchedulerDeadlineMissed", "severity": "critical", "team": "settlements"},
+        ["oncall-sms", "ops-teams"],
+    ),
+    ({"alertname": "HostHighCpu", "severity": "warning", "instance": "h1"}, ["ops-slack"]),
+    ({"alertname": "ExporterDown", "severity": "critical", "instance": "h1"}, ["oncall-sms", "ops-slack"]),
+    ({"alertname": "ServiceAlert", "severity": "info", "service": "api"}, ["null"]),
+    ({"alertname": "ServiceAlert", "severity": "warning", "service": "api"}, ["ops-email"]),
+    ({"alertname": "BridgeBacklogGrowing", "severity": "warning"}, ["audit-webhook", "ops-slack"]),
+]
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([binary("amtool"), *args], check=False, capture_output=True, text=True, timeout=60)
+
+
+def test_amtool_accepts_the_rendered_config() -> None:
+    result = amtool("check-config", str(CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    assert "1 templates" in result.stdout  # templates/*.tmpl was found next to the config
+
+
+@pytest.mark.parametrize(("labels", "receivers"), ROUTE_CASES, ids=[str(case[0]) for case in ROUTE_CASES])
+def test_route(labels: dict[str, str], receivers: list[str]) -> None:
+    pairs = [f"{key}={value}" for key, value in labels.items()]
+    result = amtool(
+        "config",
+        "routes",
+        "test",
+        f"--config.file={CONFIG}",
+        f"--verify.receivers={','.join(receivers)}",
+        *pairs,
+    )
+    assert result.returncode == 0, f"{labels} went to {result.stdout.strip()}, expected {receivers}"
+
+
+def test_every_receiver_in_a_route_is_reached_by_a_case() -> None:
+    config = yaml.safe_load(CONFIG.read_text())
+    routed = {config["route"]["receiver"]} | {route["receiver"] for route in config["route"]["routes"]}
+    reached = {receiver for _, receivers in ROUTE_CASES for receiver in receivers}
+    assert sorted(routed - reached) == []
+
+
+def test_no_secret_is_written_into_the_config() -> None:
+    config = yaml.safe_load(CONFIG.read_text())
+    for receiver in config["receivers"]:
+        for slack in receiver.get("slack_configs", []):
+            assert "api_url" not in slack and slack["api_url_file"]
+        for hook in receiver.get("webhook_configs", []):
+            assert "@" not in hook["url"] and "token" not in hook["url"].lower()
+    assert "smtp_auth_password" not in config["global"]
+
+
+def test_teams_and_sms_go_to_the_bridge_relays() -> None:
+    config = yaml.safe_load(CONFIG.read_text())
+    urls = {r["name"]: [h["url"] for h in r.get("webhook_configs", [])] for r in config["receivers"]}
+    assert urls["ops-teams"] == ["http://127.0.0.1:8000/notify/teams/ops"]
+    assert urls["oncall-sms"] == ["http://127.0.0.1:8000/notify/sms/oncall"]
+
+
+def test_a_critical_alert_inhibits_the_matching_warning(stack: Stack) -> None:
+    config = yaml.safe_load(CONFIG.read_text())
+    config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
+    alertmanager = stack.alertmanager(config)
+    labels = {"alertname": "HostDiskAlmostFull", "instance": "h1", "mountpoint": "/"}
+    other = {"alertname": "HostDiskAlmostFull", "instance": "h2", "mountpoint": "/"}
+    alertmanager.post_alerts(
+        [
+            {"labels": {**labels, "severity": "critical"}},
+            {"labels": {**labels, "severity": "warning"}},
+            {"labels": {**other, "severity": "warning"}},
+        ]
+    )
+
+    def states() -> dict[tuple[str, str], list[str]]:
+        return {
+            (a["labels"]["instance"], a["labels"]["severity"]): a["status"]["inhibitedBy"]
+            for a in alertmanager.alerts()
+        }
+
+    result = wait_until(
+        lambda: (s := states()) and len(s) == 3 and s[("h1", "warning")] and s, what="inhibition"
+    )
+    assert result[("h1", "critical")] == []
+    assert result[("h2", "warning")] == []  # another host's warning is not silenced

@@ -1,0 +1,105 @@
+"""The whole alert path on real binaries: scheduler state in Pushgateway -> Prometheus evaluates the rendered
+rules -> Alertmanager (rendered config and templates) -> email to the scheduler's registered owner over SMTP
+and a Slack message to a local webhook -> resolution delivered the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+
+from generator.render import render_all
+from generator.source import load_source
+from receivers import http_recorder, smtp_recorder
+from stack import Stack, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+OWNER = "owner@example.com"
+
+
+def render_for_test(tmp_path: Path, smtp: str, slack_url_file: Path) -> Path:
+    """monitoring.yml with the delivery points moved to loopback and Alertmanager's waits cut to 1s."""
+    source = yaml.safe_load((ROOT / "monitoring.yml").read_text())
+    am = source["alertmanager"]
+    am.update(group_wait="1s", group_interval="1s", repeat_interval="1h")
+    am["smtp"].update(smarthost=smtp, require_tls=False)
+    for receiver in am["receivers"]:
+        if "slack" in receiver:
+            receiver["slack"]["api_url_file"] = str(slack_url_file)
+    path = tmp_path / "monitoring.yml"
+    path.write_text(yaml.safe_dump(source, sort_keys=False))
+    out = tmp_path / "rendered"
+    for relative, text in render_all(load_source(path)).items():
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / relative).write_text(text)
+    return out
+
+
+def scheduler_group(heartbeat_age: float) -> str:
+    now = time.time()
+    return (
+        'scheduler_info{service_name="billing",job_name="Nightly billing",'
+        f'owner_email="{OWNER}",alert_user_id="U42"}} 1\n'
+        'scheduler_status{status="running"} 1\n'
+        'scheduler_status{status="completed"} 0\n'
+        f"scheduler_last_run_start_timestamp_seconds {now - 900:.3f}\n"
+        f"scheduler_last_heartbeat_timestamp_seconds {now - heartbeat_age:.3f}\n"
+    )
+
+
+def test_stale_heartbeat_reaches_the_owner_by_email_and_slack_then_resolves(
+    stack: Stack, tmp_path: Path
+) -> None:
+    slack_url_file = tmp_path / "slack_api_url"
+    with smtp_recorder() as smtp, http_recorder() as slack:
+        slack_url_file.write_text(f"{slack.url}/slack\n")
+        rendered = render_for_test(tmp_path, smtp.smarthost, slack_url_file)
+        am_config = yaml.safe_load((rendered / "alertmanager" / "alertmanager.yml").read_text())
+        am_config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
+        alertmanager = stack.alertmanager(am_config)
+        pushgateway = stack.pushgateway()
+        pushgateway_target = pushgateway.url.removeprefix("http://")
+        prometheus = stack.prometheus(
+            scrape_configs=[
+                {
+                    "job_name": "pushgateway",
+                    "honor_labels": True,
+                    "static_configs": [{"targets": [pushgateway_target]}],
+                }
+            ],
+            rule_files=[rendered / "rules" / "schedulers.rules.yml"],
+            alertmanager_url=alertmanager.url,
+        )
+
+        pushgateway.push("scheduler", scheduler_group(heartbeat_age=700), scheduler_id="nightly-billing")
+
+        mail = wait_until(lambda: smtp.to(OWNER), timeout=30, what="email to the owner")[0]
+        assert "FIRING" in mail.subject and "SchedulerHeartbeatMissing" in mail.subject
+        assert "nightly-billing" in mail.subject
+        body = mail.text()
+        assert "nightly-billing is running but sent no heartbeat for 11m" in body
+        assert "Owner: owner@example.com" in body
+        assert "docs/runbooks.md#schedulerheartbeatmissing" in body
+
+        posted = wait_until(lambda: slack.posted_to("/slack"), timeout=30, what="Slack message")[0].json()
+        assert posted["channel"] == "#schedulers"
+        text = posted["attachments"][0]["text"]
+        assert text.startswith("<@U42>")  # the registered alert user is mentioned
+        assert "nightly-billing" in text
+
+        firing = prometheus.alerts()
+        assert [a["labels"]["owner_email"] for a in firing if a["state"] == "firing"] == [OWNER]
+
+        # A heartbeat arrives: the alert resolves and both receivers hear of it.
+        pushgateway.push("scheduler", scheduler_group(heartbeat_age=0), scheduler_id="nightly-billing")
+        resolved = wait_until(
+            lambda: [m for m in smtp.to(OWNER) if "RESOLVED" in m.subject], timeout=30, what="resolved email"
+        )
+        assert "SchedulerHeartbeatMissing" in resolved[0].subject
+        wait_until(
+            lambda: [r for r in slack.posted_to("/slack") if r.json()["attachments"][0]["color"] == "good"],
+            timeout=30,
+            what="resolved Slack message",
+        )
