@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 DISTRIBUTIONS := $(patsubst %/pyproject.toml,%,$(wildcard exporter/pyproject.toml pushgateway-bridge/pyproject.toml sdk/pyproject.toml))
 LINT_PATHS := $(wildcard exporter/src pushgateway-bridge/src sdk/src generator) tests bench scripts
 
-.PHONY: help setup system-packages venv run test lint pytest rules rules-check bench exporter-golden clean
+.PHONY: help setup system-packages venv node-clients run test lint pytest rules rules-check bench exporter-golden clean
 
 help:
 	@echo "make run     set up, then run the bundle on loopback (Ctrl-C stops it)"
@@ -15,7 +15,7 @@ help:
 	@echo "make rules   render rules/, alertmanager/ and grafana/ from monitoring.yml"
 	@echo "make bench   benchmarks (bench/), reported as ratios to their anchors"
 
-setup: system-packages venv
+setup: system-packages venv node-clients
 
 system-packages:
 	@scripts/install-system-packages.sh
@@ -26,6 +26,13 @@ $(VENV)/.installed: requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pypro
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PIP) install -q --upgrade pip
 	@$(PIP) install -q $(foreach d,$(DISTRIBUTIONS),-e ./$(d)) -r requirements-dev.txt
+	@touch $@
+
+# The seeds' Node.js and TypeScript clients (axios, tsx), pinned by package-lock.json.
+NODE_CLIENTS := tests/seed_clients/node
+node-clients: $(NODE_CLIENTS)/node_modules/.installed
+$(NODE_CLIENTS)/node_modules/.installed: $(NODE_CLIENTS)/package-lock.json
+	@npm ci --prefix $(NODE_CLIENTS) --no-audit --no-fund --loglevel=error
 	@touch $@
 
 run: setup
@@ -56,4 +63,4 @@ exporter-golden: venv
 	UPDATE_GOLDEN=1 $(VENV)/bin/pytest -q tests/exporter/test_binary.py -k golden
 
 clean:
-	rm -rf $(VENV) .run
+	rm -rf $(VENV) .run $(NODE_CLIENTS)/node_modules

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the bundle runs and tests against: the real Prometheus stack, and venv
-# support for Python. Installs with apt-get when it can (root and apt); otherwise says exactly what to
+# Installs the Debian packages the bundle runs and tests against: the real Prometheus stack, venv
+# support for Python, and Node.js for the seeds' own JavaScript clients. Installs with apt-get when it can (root and apt); otherwise says exactly what to
 # install. Under CI (CI=true) a missing binary is an error, never a silent skip.
 set -euo pipefail
 
@@ -13,6 +13,8 @@ command -v amtool >/dev/null || packages+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || packages+=(prometheus-node-exporter)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 command -v make >/dev/null || packages+=(make)
+# The seeds' Node.js/TypeScript clients run as written against the bridge in the tests.
+command -v npm >/dev/null || packages+=(npm)
 
 if [ ${#packages[@]} -eq 0 ]; then
     exit 0
