@@ -1,0 +1,102 @@
+"""Pure ASGI middleware: request metrics, body size limit (413) and JSON content type (415)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pushgateway_bridge.metrics import BridgeMetrics
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+class BridgeMiddleware:
+    def __init__(self, app: ASGIApp, metrics: BridgeMetrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+            await send(message)
+
+        try:
+            refusal = self.refuse(scope)
+            if refusal is not None:
+                self.metrics.rejected.labels(refusal[2]).inc()
+                await send_json(counting_send, refusal[0], {"detail": refusal[1]})
+            else:
+                await self.app(scope, self.limited(receive), counting_send)
+        except BodyTooLarge:
+            self.metrics.rejected.labels("body_too_large").inc()
+            if not status["sent"]:
+                await send_json(counting_send, 413, {"detail": self.too_large_message()})
+        finally:
+            route = scope.get("route")
+            handler = getattr(route, "path", None) or "other"
+            self.metrics.http_requests.labels(handler, str(status["code"])).inc()
+            self.metrics.http_duration.labels(handler).observe(time.perf_counter() - started)
+
+    def too_large_message(self) -> str:
+        return f"request body larger than max_body_bytes={self.max_body}"
+
+    def refuse(self, scope: Scope) -> tuple[int, str, str] | None:
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return None
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return 413, self.too_large_message(), "body_too_large"
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        has_body = length is None or length != b"0"
+        if (
+            content_type
+            and has_body
+            and not (content_type == b"application/json" or content_type.endswith(b"+json"))
+        ):
+            return (
+                415,
+                f"Content-Type must be application/json, not {content_type.decode(errors='replace')}",
+                ("content_type"),
+            )
+        return None
+
+    def limited(self, receive: Receive) -> Receive:
+        total = 0
+
+        async def wrapped() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        return wrapped

@@ -1,0 +1,82 @@
+"""Alertmanager webhook receivers for what Alertmanager 0.25 cannot send: Teams Workflows and SMS."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.routes.common import log_item
+from pushgateway_bridge.storage.base import OutboxItem
+
+router = APIRouter(prefix="/notify", tags=["notify"])
+
+
+class WebhookAlert(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(pattern="^(firing|resolved)$")
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class AlertmanagerWebhook(BaseModel):
+    """Alertmanager's webhook body (version 4)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: str = "4"
+    status: str = Field(pattern="^(firing|resolved)$")
+    receiver: str = ""
+    groupKey: str = ""
+    alerts: list[WebhookAlert] = Field(min_length=1)
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str = ""
+
+
+def _log(target: str, kind: str, webhook: AlertmanagerWebhook, now: float) -> OutboxItem:
+    fields = {
+        "target": target,
+        "status": webhook.status,
+        "alerts": len(webhook.alerts),
+        "alertname": webhook.commonLabels.get("alertname"),
+    }
+    return log_item("notify", kind, target, target, now, fields)
+
+
+@router.post(
+    "/teams/{target}", status_code=status.HTTP_202_ACCEPTED, summary="Send to a Teams Workflows webhook"
+)
+async def notify_teams(
+    target: str, webhook: AlertmanagerWebhook, bridge: BridgeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    if target not in bridge.settings.notify.teams:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no teams target '{target}' in notify.teams")
+    now = time.time()
+    payload = {"kind": "teams", "target": target, "webhook": webhook.model_dump(mode="json")}
+    bridge.accept("notify", [], [OutboxItem("notify", target, payload), _log(target, "teams", webhook, now)])
+    return {"accepted": 1, "target": target}
+
+
+@router.post(
+    "/sms/{target}", status_code=status.HTTP_202_ACCEPTED, summary="Send as SMS (Twilio Messages API)"
+)
+async def notify_sms(
+    target: str, webhook: AlertmanagerWebhook, bridge: BridgeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    sms = bridge.settings.notify.sms.get(target)
+    if sms is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sms target '{target}' in notify.sms")
+    now = time.time()
+    data = webhook.model_dump(mode="json")
+    items = [
+        OutboxItem("notify", f"{target}:{to}", {"kind": "sms", "target": target, "webhook": data, "to": to})
+        for to in sms.to
+    ]
+    bridge.accept("notify", [], [*items, _log(target, "sms", webhook, now)])
+    return {"accepted": len(items), "target": target}

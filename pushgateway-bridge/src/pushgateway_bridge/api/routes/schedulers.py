@@ -1,0 +1,205 @@
+"""Scheduler Monitoring API under /api/v1 (x-api-key): register, status, heartbeat, list, read, delete."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Path, Response, status
+
+from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.routes.common import log_item
+from pushgateway_bridge.domain import entities as ent
+from pushgateway_bridge.domain.entities import State
+from pushgateway_bridge.domain.events import iso
+from pushgateway_bridge.domain.models import (
+    SchedulerHeartbeat,
+    SchedulerRegistration,
+    SchedulerStatusUpdate,
+)
+from pushgateway_bridge.storage.base import EntityWrite
+
+router = APIRouter(prefix="/api/v1/schedulers", tags=["schedulers"])
+
+SchedulerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+def _registered(bridge: BridgeDep, scheduler_id: str) -> State:
+    state = bridge.storage.get(ent.SCHEDULER, scheduler_id)
+    if state is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"scheduler '{scheduler_id}' is not registered; POST /api/v1/schedulers/register first",
+        )
+    return state
+
+
+def _same_id(path_id: str, body_id: str | None) -> None:
+    if body_id is not None and body_id != path_id:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [
+                {
+                    "loc": ["body", "scheduler_id"],
+                    "type": "value_error",
+                    "msg": f"scheduler_id '{body_id}' differs from the path's '{path_id}'",
+                }
+            ],
+        )
+
+
+def view(state: State) -> dict[str, Any]:
+    """A scheduler as GET returns it: registration, last status, last heartbeat, last run."""
+
+    def ts(name: str) -> str | None:
+        value = state.get(name)
+        return iso(value) if value is not None else None
+
+    return {
+        "scheduler_id": state["scheduler_id"],
+        "service_name": state.get("service_name"),
+        "job_name": state.get("job_name"),
+        "owner_email": state.get("owner_email") or None,
+        "alert_user_id": state.get("alert_user_id") or None,
+        "registered_at": ts("registered"),
+        "status": state.get("status"),
+        "status_changed_at": ts("status_change"),
+        "last_heartbeat": ts("last_heartbeat"),
+        "last_run": {
+            "started_at": ts("last_run_start"),
+            "last_success_at": ts("last_success"),
+            "last_failure_at": ts("last_failure"),
+            "duration_seconds": state.get("last_duration"),
+            "error_message": state.get("last_error_message"),
+        },
+        "runs": state.get("runs", {}),
+        "consecutive_failures": state.get("consecutive_failures", 0),
+    }
+
+
+@router.post("/register", summary="Register a scheduler (idempotent)")
+async def register(
+    body: SchedulerRegistration, bridge: BridgeDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
+    principal.require_scheduler(body.scheduler_id)
+    now = time.time()
+    previous = bridge.storage.get(ent.SCHEDULER, body.scheduler_id)
+    state = ent.register_scheduler(previous, body, now)
+    fields = body.model_dump(mode="json")
+    bridge.accept(
+        "scheduler",
+        [EntityWrite(ent.SCHEDULER, body.scheduler_id, state)],
+        [log_item("scheduler", "register", body.service_name, body.scheduler_id, now, fields)],
+    )
+    response.status_code = status.HTTP_200_OK if previous else status.HTTP_201_CREATED
+    return {"registered": True, "created": previous is None, **view(state)}
+
+
+@router.put("/{scheduler_id}/status", summary="Report the scheduler's job status")
+async def update_status(
+    scheduler_id: SchedulerId, body: SchedulerStatusUpdate, bridge: BridgeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    _same_id(scheduler_id, body.scheduler_id)
+    principal.require_scheduler(scheduler_id)
+    previous = _registered(bridge, scheduler_id)
+    now = time.time()
+    state = ent.scheduler_status(previous, body, now)
+    fields = {
+        "scheduler_id": scheduler_id,
+        "job_name": previous.get("job_name"),
+        "status": body.status.value,
+        "execution_time_ms": body.execution_time_ms,
+        "error_message": body.error_message,
+        "metadata": body.metadata,
+    }
+    level = "error" if body.status.value == "failed" else "info"
+    at = body.timestamp.timestamp() if body.timestamp else None
+    bridge.accept(
+        "scheduler",
+        [EntityWrite(ent.SCHEDULER, scheduler_id, state)],
+        [
+            log_item(
+                "scheduler", "status", previous["service_name"], scheduler_id, now, fields, level=level, at=at
+            )
+        ],
+    )
+    return {
+        "scheduler_id": scheduler_id,
+        "status": body.status.value,
+        "accepted": True,
+        "status_changed_at": iso(state["status_change"]),
+    }
+
+
+@router.post("/{scheduler_id}/heartbeat", summary="Heartbeat of a running job")
+async def heartbeat(
+    scheduler_id: SchedulerId,
+    bridge: BridgeDep,
+    principal: PrincipalDep,
+    body: Annotated[SchedulerHeartbeat | None, Body()] = None,
+) -> dict[str, Any]:
+    _same_id(scheduler_id, body.scheduler_id if body else None)
+    principal.require_scheduler(scheduler_id)
+    previous = _registered(bridge, scheduler_id)
+    now = time.time()
+    state = ent.scheduler_heartbeat(previous, now)
+    bridge.accept(
+        "heartbeat",
+        [EntityWrite(ent.SCHEDULER, scheduler_id, state)],
+        [
+            log_item(
+                "scheduler",
+                "heartbeat",
+                previous["service_name"],
+                scheduler_id,
+                now,
+                {"scheduler_id": scheduler_id},
+                level="debug",
+            )
+        ],
+    )
+    return {"scheduler_id": scheduler_id, "last_heartbeat": iso(now)}
+
+
+@router.get("", summary="Schedulers the key may see")
+@router.get("/", include_in_schema=False)
+async def list_schedulers(bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+    found = [
+        view(state)
+        for key, state in sorted(bridge.storage.entities(ent.SCHEDULER).items())
+        if principal.may_write_scheduler(key)
+    ]
+    return {"schedulers": found, "count": len(found)}
+
+
+@router.get("/{scheduler_id}", summary="One scheduler: registration, last status, heartbeat and run")
+async def get_scheduler(
+    scheduler_id: SchedulerId, bridge: BridgeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    principal.require_scheduler(scheduler_id)
+    return view(_registered(bridge, scheduler_id))
+
+
+@router.delete("/{scheduler_id}", summary="Deregister; its Pushgateway group is deleted")
+async def delete_scheduler(
+    scheduler_id: SchedulerId, bridge: BridgeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    principal.require_scheduler(scheduler_id)
+    previous = _registered(bridge, scheduler_id)
+    now = time.time()
+    bridge.accept(
+        "scheduler",
+        [EntityWrite(ent.SCHEDULER, scheduler_id, None)],
+        [
+            log_item(
+                "scheduler",
+                "deregister",
+                previous["service_name"],
+                scheduler_id,
+                now,
+                {"scheduler_id": scheduler_id},
+            )
+        ],
+    )
+    bridge.metrics.groups_expired.labels("scheduler").inc()
+    return {"scheduler_id": scheduler_id, "deleted": True}

@@ -1,0 +1,115 @@
+"""Sidecar agent API: POST /v1/event, POST /v1/events/batch, GET /v1/health."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.routes.common import log_item
+from pushgateway_bridge.bridge import Bridge
+from pushgateway_bridge.core.auth import Principal
+from pushgateway_bridge.domain import entities as ent
+from pushgateway_bridge.domain.entities import State
+from pushgateway_bridge.domain.events import alert_payload
+from pushgateway_bridge.domain.models import EventKind, SidecarBatch, SidecarEvent
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
+
+router = APIRouter(prefix="/v1", tags=["sidecar"])
+
+
+def accept_events(bridge: Bridge, principal: Principal, events: list[SidecarEvent]) -> list[str]:
+    for event in events:
+        principal.require_service(event.app.name, "app")
+    now = time.time()
+    states: dict[str, State] = {}
+    outbox: list[OutboxItem] = []
+    ids: list[str] = []
+    for event in events:
+        event_id = str(event.event_id or uuid.uuid4())
+        ids.append(event_id)
+        key = ent.sidecar_key(event)
+        previous = states.get(key) or bridge.storage.get(ent.SIDECAR, key)
+        states[key] = ent.sidecar_event(previous, event, now)
+        fields = event.model_dump(mode="json", exclude={"event_id", "timestamp"}, exclude_none=True)
+        at = event.timestamp.timestamp() if event.timestamp else None
+        level = "error" if event.kind is EventKind.failed else "info"
+        outbox.append(
+            log_item(
+                "sidecar",
+                event.kind.value,
+                event.app.name,
+                key,
+                now,
+                fields,
+                level=level,
+                at=at,
+                event_id=event_id,
+            )
+        )
+        alert = _alert(bridge, event, previous, now)
+        if alert is not None:
+            outbox.append(OutboxItem("alertmanager", key, alert))
+    bridge.accept("sidecar", [EntityWrite(ent.SIDECAR, k, s) for k, s in states.items()], outbox, len(events))
+    return ids
+
+
+def _alert(bridge: Bridge, event: SidecarEvent, previous: State | None, now: float) -> dict[str, Any] | None:
+    """Failed runs raise SidecarJobFailed; the next finished run resolves it (endsAt now)."""
+    failed = event.kind is EventKind.failed
+    recovered = event.kind is EventKind.finished and (previous or {}).get("status") == "failed"
+    if not failed and not recovered:
+        return None
+    metadata = event.metadata or {}
+    description = str(event.message or metadata.get("error_message") or "job failed")
+    labels = {
+        "site": event.site_id,
+        "app": event.app.name,
+        "entity_type": event.entity_type,
+        "business_key": event.business_key,
+        "severity": "warning",
+    }
+    alert = alert_payload(
+        alertname="SidecarJobFailed",
+        labels=labels,
+        summary=f"{event.app.name} {event.entity_type} {event.business_key} failed",
+        description=description,
+        now=now,
+        resolve_after=bridge.settings.alert_resolve_seconds if failed else 0,
+    )
+    return alert
+
+
+@router.post("/event", status_code=status.HTTP_202_ACCEPTED, summary="Accept one event")
+async def post_event(event: SidecarEvent, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+    ids = accept_events(bridge, principal, [event])
+    return {"accepted": 1, "event_ids": ids}
+
+
+@router.post("/events/batch", status_code=status.HTTP_202_ACCEPTED, summary="Accept a batch of events")
+async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+    limit = bridge.settings.max_batch_events
+    if len(batch.events) > limit:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [
+                {
+                    "loc": ["body", "events"],
+                    "type": "too_long",
+                    "msg": f"a batch holds at most {limit} events, got {len(batch.events)}",
+                }
+            ],
+        )
+    ids = accept_events(bridge, principal, batch.events)
+    return {"accepted": len(ids), "event_ids": ids}
+
+
+@router.get("/health", summary="Sidecar-compatible health")
+async def sidecar_health(bridge: BridgeDep) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "spool": {"pending": bridge.storage.pending_total(), "max": bridge.settings.spool_max_events},
+    }

@@ -1,0 +1,108 @@
+"""The running bridge: settings, storage, auth, metrics and the forwarder threads, shared by all routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from pushgateway_bridge.core.auth import Authenticator
+from pushgateway_bridge.core.config import Settings
+from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
+from pushgateway_bridge.metrics import BridgeMetrics
+from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
+from pushgateway_bridge.sinks.events_file import EventsFileSink
+from pushgateway_bridge.sinks.loki import LokiSink
+from pushgateway_bridge.sinks.notify import NotifySink
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull
+from pushgateway_bridge.storage.sqlite import SQLiteStorage
+
+log = logging.getLogger("pushgateway_bridge")
+
+
+class Bridge:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.storage = SQLiteStorage(
+            settings.database_path, settings.spool_max_events, settings.sqlite_synchronous
+        )
+        self.auth = Authenticator(settings)
+        self.metrics = BridgeMetrics()
+        self.metrics.attach_storage(self.storage)
+        self.workers: dict[str, Worker] = {}
+
+    def start(self) -> None:
+        s = self.settings
+        if s.auth_disabled:
+            log.warning("auth_disabled is set: every request is accepted without an API key")
+        self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics)
+        log_sink = (
+            LokiSink(s.loki_url, s.loki_tenant, s.request_timeout_seconds)
+            if s.loki_url
+            else EventsFileSink(s.events_path, s.events_file_max_bytes, s.events_file_backups)
+        )
+        self.workers["loki"] = OutboxWorker(
+            "loki",
+            log_sink,
+            s,
+            self.storage,
+            self.metrics,
+            s.loki_batch_max_entries,
+            s.flush_interval_seconds,
+        )
+        if s.alertmanager_url:
+            self.workers["alertmanager"] = OutboxWorker(
+                "alertmanager",
+                AlertmanagerSink(s.alertmanager_url, s.request_timeout_seconds),
+                s,
+                self.storage,
+                self.metrics,
+                100,
+                s.flush_interval_seconds,
+            )
+        self.workers["notify"] = OutboxWorker(
+            "notify",
+            NotifySink(s.notify, s.request_timeout_seconds),
+            s,
+            self.storage,
+            self.metrics,
+            1,
+            s.flush_interval_seconds,
+        )
+        for worker in self.workers.values():
+            worker.start()
+        log.info(
+            "bridge started: pushgateway=%s alertmanager=%s logs=%s data=%s",
+            s.pushgateway_url,
+            s.alertmanager_url or "-",
+            s.loki_url or s.events_path,
+            s.data_dir,
+        )
+
+    def stop(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        for worker in self.workers.values():
+            worker.join(timeout=10)
+        self.storage.close()
+
+    def accept(
+        self, source: str, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem], events: int = 1
+    ) -> None:
+        """Commit before answering. Raises SpoolFull (the route answers 503)."""
+        if not self.settings.alertmanager_url:
+            outbox = [item for item in outbox if item.downstream != "alertmanager"]
+        try:
+            self.storage.commit(writes, outbox)
+        except SpoolFull:
+            self.metrics.spool_full.set(1)
+            self.metrics.rejected.labels("spool_full").inc()
+            raise
+        self.metrics.spool_full.set(0)
+        self.metrics.events_accepted.labels(source).inc(events)
+        for item in outbox:
+            worker = self.workers.get(item.downstream)
+            if worker is not None and item.downstream in ("alertmanager", "notify"):
+                worker.wake.set()
+        loki = self.workers.get("loki")
+        if loki is not None and self.storage.pending_total() >= self.settings.loki_batch_max_entries:
+            loki.wake.set()

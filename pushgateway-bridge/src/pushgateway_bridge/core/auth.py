@@ -1,0 +1,116 @@
+"""API keys: hashed in the config, scoped by glob patterns, rate-limited per key with a token bucket."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from pushgateway_bridge.core.config import Scope, Settings
+
+
+class AuthError(Exception):
+    """Refusal with an HTTP status (401, 403, 429) and a message naming the problem."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass
+class TokenBucket:
+    rate: float
+    capacity: float
+    tokens: float
+    updated: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> float:
+        """Take one token; return 0 when allowed, else the seconds until one is available."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class Principal:
+    """Who is calling and what they may write."""
+
+    name: str
+    services: tuple[str, ...]
+    schedulers: tuple[str, ...]
+    bucket: TokenBucket | None
+    unrestricted: bool = False
+
+    def may_write_service(self, name: str) -> bool:
+        return self.unrestricted or any(fnmatchcase(name, pattern) for pattern in self.services)
+
+    def may_write_scheduler(self, scheduler_id: str) -> bool:
+        return self.unrestricted or any(fnmatchcase(scheduler_id, pattern) for pattern in self.schedulers)
+
+    def require_service(self, name: str, what: str = "service") -> None:
+        if not self.may_write_service(name):
+            raise AuthError(403, f"key '{self.name}' may not write {what} '{name}'")
+
+    def require_scheduler(self, scheduler_id: str) -> None:
+        if not self.may_write_scheduler(scheduler_id):
+            raise AuthError(403, f"key '{self.name}' may not write scheduler '{scheduler_id}'")
+
+
+def _principal(name: str, scope: Scope) -> Principal:
+    capacity = max(1.0, scope.rate_per_second)
+    return Principal(
+        name=name,
+        services=tuple(scope.services),
+        schedulers=tuple(scope.schedulers),
+        bucket=TokenBucket(rate=scope.rate_per_second, capacity=capacity, tokens=capacity),
+    )
+
+
+class Authenticator:
+    """Maps a presented key (x-api-key or Authorization: Bearer) to a Principal, or refuses."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.disabled = settings.auth_disabled
+        self.by_digest = {entry.sha256: _principal(entry.name, entry) for entry in settings.api_keys}
+        self.anonymous = _principal("anonymous", settings.anonymous) if settings.anonymous else None
+        self.everyone = Principal("auth-disabled", (), (), None, unrestricted=True)
+
+    def authenticate(self, x_api_key: str | None, authorization: str | None) -> Principal:
+        if self.disabled:
+            return self.everyone
+        key = x_api_key
+        if key is None and authorization:
+            scheme, _, credentials = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not credentials.strip():
+                raise AuthError(401, "Authorization header must be 'Bearer <key>'")
+            key = credentials.strip()
+        if key is None:
+            if self.anonymous is None:
+                raise AuthError(401, "missing API key: send x-api-key or Authorization: Bearer")
+            principal = self.anonymous
+        else:
+            digest = hashlib.sha256(key.encode()).hexdigest()
+            found = self.by_digest.get(digest)
+            if found is None:
+                raise AuthError(401, "unknown API key")
+            principal = found
+        if principal.bucket is not None:
+            wait = principal.bucket.take()
+            if wait > 0:
+                raise AuthError(
+                    429,
+                    f"rate limit of {principal.bucket.rate:g} requests/s exceeded for key '{principal.name}'",
+                    retry_after=max(1, math.ceil(wait)),
+                )
+        return principal

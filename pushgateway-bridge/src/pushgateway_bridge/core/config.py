@@ -1,0 +1,201 @@
+"""Settings: one object read once at start, from the YAML config file with BRIDGE_* environment overrides."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+HEX_SHA256_LENGTH = 64
+
+
+class ConfigError(Exception):
+    """A bad config: `key` names the setting, `reason` says what is wrong with it."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class Scope(BaseModel):
+    """What a caller may write: glob patterns of service names (also pipelines and sidecar apps) and
+    scheduler ids, and its rate limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    services: list[str] = Field(default_factory=list)
+    schedulers: list[str] = Field(default_factory=list)
+    rate_per_second: float = Field(default=50.0, gt=0)
+
+
+class ApiKeyEntry(Scope):
+    name: str = Field(min_length=1)
+    sha256: str
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.strip().lower()
+        if len(value) != HEX_SHA256_LENGTH or any(c not in "0123456789abcdef" for c in value):
+            raise ValueError("must be the 64-character hex SHA-256 digest of the key")
+        return value
+
+
+class GroupTTL(BaseModel):
+    """Seconds an entity may stay silent before its Pushgateway group is deleted; 0 keeps it forever."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduler: float = Field(default=0, ge=0)  # schedulers run weekly or monthly: remove with DELETE
+    service: float = Field(default=86400, ge=0)
+    pipeline: float = Field(default=7 * 86400, ge=0)
+    sidecar: float = Field(default=7 * 86400, ge=0)
+
+
+class Secret(BaseModel):
+    """A secret given inline, from a file (`*_file`) or from an environment variable (`*_env`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: str | None = None
+    file: Path | None = None
+    env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Secret:
+        if sum(x is not None for x in (self.value, self.file, self.env)) != 1:
+            raise ValueError("give exactly one of value, file, env")
+        return self
+
+    def resolve(self) -> str:
+        import os  # noqa: PLC0415  (secrets are the one place the environment is read directly)
+
+        if self.value is not None:
+            return self.value
+        if self.file is not None:
+            return self.file.read_text().strip()
+        assert self.env is not None
+        found = os.environ.get(self.env)
+        if not found:
+            raise ConfigError(f"env {self.env}", "is not set")
+        return found
+
+
+class TeamsTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Secret  # the Workflows webhook URL carries its signature: a secret
+
+
+class SmsTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://api.twilio.com"
+    account_sid: str = Field(min_length=1)
+    auth_token: Secret
+    from_number: str = Field(min_length=1)
+    to: list[str] = Field(min_length=1)
+    max_length: int = Field(default=480, gt=0)
+
+
+class NotifyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    teams: dict[str, TeamsTarget] = Field(default_factory=dict)
+    sms: dict[str, SmsTarget] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    """Every setting of the bridge. The YAML file gives values; BRIDGE_<NAME> environment variables win."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIDGE_", extra="forbid", env_nested_delimiter="__")
+
+    pushgateway_url: str = "http://127.0.0.1:9091"
+    alertmanager_url: str | None = None
+    loki_url: str | None = None
+    loki_tenant: str | None = None
+    data_dir: Path = Path("data")
+    # JSON lines written instead of Loki when loki_url is unset; rotated at events_file_max_bytes.
+    events_file: Path | None = None
+    events_file_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    events_file_backups: int = Field(default=5, ge=0)
+    api_keys: list[ApiKeyEntry] = Field(default_factory=list)
+    anonymous: Scope | None = None  # absent: requests without a key get 401
+    auth_disabled: bool = False  # everything allowed for everyone; logged as a warning at start
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_batch_events: int = Field(default=1000, gt=0)
+    spool_max_events: int = Field(default=1_000_000, gt=0)  # undelivered events before 503
+    flush_interval_seconds: float = Field(default=1.0, gt=0)
+    retry_initial_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=60.0, gt=0)
+    request_timeout_seconds: float = Field(default=5.0, gt=0)
+    restore_check_interval_seconds: float = Field(default=5.0, gt=0)
+    loki_batch_max_entries: int = Field(default=1000, gt=0)
+    alert_resolve_seconds: float = Field(default=3600, gt=0)  # endsAt = now + this, so alerts resolve
+    group_ttl_seconds: GroupTTL = Field(default_factory=GroupTTL)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a process crash
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment overrides them.
+        return (env_settings, init_settings)
+
+    @property
+    def events_path(self) -> Path:
+        return self.events_file or self.data_dir / "events.jsonl"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "bridge.sqlite3"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (if any), apply BRIDGE_* overrides, validate; raise ConfigError naming the key."""
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text())
+        except OSError as exc:
+            raise ConfigError("--config", f"cannot read {config_file}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError("--config", f"{config_file} is not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError("--config", f"{config_file} must hold a mapping of settings")
+        data = dict(loaded or {})
+    data.update(overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "config"
+        raise ConfigError(key, error["msg"]) from None
+    for target_name, target in settings.notify.teams.items():
+        _check_secret(f"notify.teams.{target_name}.url", target.url)
+    for target_name, sms in settings.notify.sms.items():
+        _check_secret(f"notify.sms.{target_name}.auth_token", sms.auth_token)
+    return settings
+
+
+def _check_secret(key: str, secret: Secret) -> None:
+    try:
+        secret.resolve()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {secret.file}: {exc.strerror}") from None
+    except ConfigError as exc:
+        raise ConfigError(key, f"{exc.key} {exc.reason}") from None

@@ -1,0 +1,76 @@
+"""The storage interface: entity state and an outbox of deliveries, committed together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pushgateway_bridge.domain.entities import State
+
+
+@dataclass(frozen=True)
+class EntityWrite:
+    kind: str
+    key: str
+    state: State | None  # None deletes the entity (its Pushgateway group is deleted next)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    downstream: str
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An outbox row due for delivery."""
+
+    id: int
+    downstream: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+    created: float
+
+
+class SpoolFull(Exception):
+    """The outbox holds spool_max_events undelivered items; the caller should answer 503."""
+
+
+class Storage(Protocol):
+    def get(self, kind: str, key: str) -> State | None: ...
+
+    def entities(self, kind: str) -> dict[str, State]: ...
+
+    def commit(self, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem]) -> None:
+        """Durably apply all writes and enqueue all items, or nothing; raises SpoolFull."""
+
+    def dirty(self) -> list[tuple[str, str, int]]:
+        """(kind, key, version) of entities whose Pushgateway group is not up to date."""
+
+    def mark_pushed(self, kind: str, key: str, version: int) -> None: ...
+
+    def mark_all_dirty(self) -> None: ...
+
+    def tombstones(self) -> list[tuple[str, str, State]]: ...
+
+    def forget_tombstone(self, kind: str, key: str) -> None: ...
+
+    def expire(self, kind: str, older_than: float) -> list[tuple[str, State]]: ...
+
+    def due(self, downstream: str, now: float, limit: int) -> list[Pending]: ...
+
+    def delivered(self, ids: Sequence[int]) -> None: ...
+
+    def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None: ...
+
+    def dead_letter(self, ids: Sequence[int], error: str) -> None: ...
+
+    def pending_stats(self) -> dict[str, tuple[int, float | None]]:
+        """downstream -> (pending count, oldest created time)."""
+
+    def pending_total(self) -> int: ...
+
+    def close(self) -> None: ...
