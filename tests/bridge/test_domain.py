@@ -1,0 +1,110 @@
+"""Pure parts: state transitions, exposition text (checked by promtool), Loki push bodies, config loading."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from bridge.loki_receiver import Rejected, validate
+from pushgateway_bridge.core.auth import Authenticator, AuthError
+from pushgateway_bridge.core.config import ConfigError, load_settings
+from pushgateway_bridge.domain import entities as ent
+from pushgateway_bridge.domain.events import log_record
+from pushgateway_bridge.domain.models import SchedulerRegistration, SchedulerStatus, SchedulerStatusUpdate
+from pushgateway_bridge.domain.state import group_path, render
+from pushgateway_bridge.sinks.loki import push_body
+from stack import binary
+
+T0 = 1_700_000_000.0
+
+
+def scheduler_after_runs() -> ent.State:
+    reg = SchedulerRegistration(
+        scheduler_id="eod", service_name="My Service", job_name="EOD", owner_email="a@b.c"
+    )
+    state = ent.register_scheduler(None, reg, T0)
+    state = ent.scheduler_status(state, SchedulerStatusUpdate(status=SchedulerStatus.running), T0 + 10)
+    state = ent.scheduler_status(
+        state, SchedulerStatusUpdate(status=SchedulerStatus.failed, error_message="x"), T0 + 40
+    )
+    return ent.scheduler_status(state, SchedulerStatusUpdate(status=SchedulerStatus.failed), T0 + 50)
+
+
+def test_scheduler_transitions() -> None:
+    state = scheduler_after_runs()
+    assert state["runs"] == {"success": 0, "failure": 2}
+    assert state["consecutive_failures"] == 2
+    assert state["last_duration"] == 40  # from the last running status to the failure
+    assert state["status_change"] == T0 + 40  # failed -> failed is not a change
+    done = ent.scheduler_status(
+        state,
+        SchedulerStatusUpdate(
+            status=SchedulerStatus.completed,
+            execution_time_ms=2500,
+            timestamp=datetime.fromtimestamp(T0 + 60, UTC),
+        ),
+        T0 + 61,
+    )
+    assert (done["consecutive_failures"], done["last_duration"], done["last_success"]) == (0, 2.5, T0 + 60)
+
+
+def test_exposition_omits_unknown_timestamps_and_passes_promtool() -> None:
+    reg = SchedulerRegistration(scheduler_id="new", service_name='Quote "q"', job_name="J")
+    text = render(ent.SCHEDULER, ent.register_scheduler(None, reg, T0))
+    assert "scheduler_last_success_timestamp_seconds" not in text
+    assert "scheduler_last_heartbeat_timestamp_seconds" not in text
+    assert 'service_name="Quote \\"q\\""' in text
+    assert 'scheduler_status{status="pending"} 1\n' in text
+    assert 'scheduler_runs_total{outcome="success"} 0\n' in text
+    full = text + render(ent.SCHEDULER, scheduler_after_runs())
+    result = subprocess.run(
+        [binary("promtool"), "check", "metrics"],
+        input=render(ent.SCHEDULER, scheduler_after_runs()),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert full.endswith("\n")
+
+
+def test_group_path_encodes_every_value() -> None:
+    assert group_path("service", [("service", "a/b")]) == "/metrics/job/service/service@base64/YS9i"
+
+
+def test_loki_push_body_is_accepted_by_the_strict_receiver() -> None:
+    now = time.time()
+    records = [
+        log_record(source="scheduler", kind="status", name="S", now=now, at=now - 5 + i, fields={"i": i})
+        for i in (3, 1, 2)
+    ]
+    records.append(
+        log_record(source="scheduler", kind="status", name="S", now=now, at=1e9, fields={})
+    )  # 2001
+    body = push_body(records)
+    entries = validate(body, time.time_ns())
+    assert len(entries) == 4
+    stamps = [int(value[0]) for value in body["streams"][0]["values"]]
+    assert stamps == sorted(stamps)
+    assert all(isinstance(value[0], str) for value in body["streams"][0]["values"])
+    with pytest.raises(Rejected, match="string of nanoseconds"):
+        validate({"streams": [{"stream": {"a": "b"}, "values": [[123, "x"]]}]}, time.time_ns())
+    with pytest.raises(Rejected, match="invalid label name"):
+        validate({"streams": [{"stream": {"__a": "b"}, "values": [["1", "x"]]}]}, time.time_ns())
+
+
+def test_auth_rate_limit_and_config_errors(tmp_path: object) -> None:
+    settings = load_settings(None, api_keys=[{"name": "k", "sha256": "0" * 64, "rate_per_second": 1}])
+    auth = Authenticator(settings)
+    with pytest.raises(AuthError) as missing:
+        auth.authenticate(None, None)
+    assert missing.value.status == 401
+    with pytest.raises(AuthError) as scheme:
+        auth.authenticate(None, "Basic abc")
+    assert "Bearer" in scheme.value.detail
+    with pytest.raises(ConfigError) as bad:
+        load_settings(None, anonymous={"services": "*", "rate_per_second": 0})
+    assert bad.value.key.startswith("anonymous.")
