@@ -73,7 +73,10 @@ def _ms(text: str) -> float:
 def wrk(url: str, script: str, duration: int, concurrency: int, env: dict[str, str]) -> WrkResult:
     threads = min(2, concurrency)
     result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(WRK_SCRIPTS / script), url],
+        [
+            *("wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--latency"),
+            *("-s", str(WRK_SCRIPTS / script), url),
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
@@ -162,7 +165,11 @@ def main() -> int:
                 "events_file": str(tmp / "events.jsonl"),
             }
             (tmp / "bridge.yml").write_text(yaml.safe_dump(config))
-            env = {**os.environ, "BRIDGE_PUSHGATEWAY_URL": pushgateway, "BRIDGE_DATA_DIR": str(tmp / "bridge")}
+            env = {
+                **os.environ,
+                "BRIDGE_PUSHGATEWAY_URL": pushgateway,
+                "BRIDGE_DATA_DIR": str(tmp / "bridge"),
+            }
             processes.append(
                 subprocess.Popen(
                     [
