@@ -1,5 +1,5 @@
 // The "Complete Integration Example" of shared/seeds/scheduler-monitoring-api-usage-guide.md, verbatim.
-// The test replaces only the base URL (https://monitoring.example.com/api/v1) with the bridge's, and sets
+// The test replaces only the base URL (API_URL / apiUrl) with the bridge's, and sets
 // MONITORING_API_KEY, as a user moving to the bridge would.
 import axios from 'axios';
 
