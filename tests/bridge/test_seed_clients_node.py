@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from bridge.conftest import ADMIN_KEY, BridgeFactory
 
+from bridge.conftest import ADMIN_KEY, BridgeFactory
 from stack import Pushgateway, Stack, in_ci
 
 NODE_CLIENTS = Path(__file__).resolve().parents[1] / "seed_clients" / "node"
