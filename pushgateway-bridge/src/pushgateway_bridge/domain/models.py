@@ -207,6 +207,7 @@ class SidecarEvent(BaseModel):
     cpu_seconds: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     memory_bytes: int | None = Field(default=None, ge=0)
     trace_id: str | None = None
+    span_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")  # the job's span in Tempo
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("trace_id")

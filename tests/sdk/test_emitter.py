@@ -1,0 +1,241 @@
+"""SidecarEmitter against the strict local receiver: batching, retries, spooling, order, bounded time."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from monitoring_sdk import AppRef, Event, SidecarEmitter
+from sdk_support import EventReceiver
+from stack import free_port, wait_until
+
+APP = AppRef(app_id=uuid4(), name="emitter-test", version="1.2.3")
+
+
+def event(number: int, kind: str = "progress") -> Event:
+    return Event(
+        site_id="site1",
+        app=APP,
+        entity_type="job",
+        business_key="batch",
+        entity_id=uuid4(),
+        kind=kind,  # type: ignore[arg-type]
+        progress=0.5 if kind == "progress" else None,
+        metadata={"n": number},
+    )
+
+
+def numbers(events: list[dict[str, object]]) -> list[int]:
+    return [int(e["metadata"]["n"]) for e in events]  # type: ignore[index]
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A port that accepts connections and never answers: the worst case for a caller's time."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_events_arrive_in_batches_in_order(receiver: EventReceiver) -> None:
+    emitter = SidecarEmitter(receiver.url, batch_size=100, flush_interval_s=0.05)
+    for number in range(250):
+        emitter.emit(event(number))
+    assert emitter.flush(10)
+    emitter.close()
+
+    assert numbers(receiver.events) == list(range(250))
+    assert all(len(batch) <= 100 for batch in receiver.batches)
+    assert len(receiver.batches) <= 10  # batched, not one request per event
+    assert receiver.rejections == []
+    assert emitter.stats.sent == 250
+    assert emitter.stats.spooled == 0
+    assert not emitter.spool.pending()
+
+
+def test_api_key_comes_from_sidecar_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIDECAR_API_KEY", "s3cret")
+    server = EventReceiver(api_key="s3cret")
+    server.start()
+    try:
+        with SidecarEmitter(server.url) as emitter:
+            emitter.emit(event(1))
+            assert emitter.flush(5)
+        assert numbers(server.events) == [1]
+        assert server.requests[0]["headers"]["x-api-key"] == "s3cret"
+    finally:
+        server.stop()
+
+
+def test_api_key_argument_wins_and_missing_key_is_not_sent(receiver: EventReceiver) -> None:
+    with SidecarEmitter(receiver.url) as emitter:
+        emitter.emit(event(1))
+        assert emitter.flush(5)
+    assert "x-api-key" not in receiver.requests[0]["headers"]
+
+
+def test_transient_error_is_retried_with_the_same_event_ids(receiver: EventReceiver) -> None:
+    receiver.fail_next = [503, 502]
+    with SidecarEmitter(receiver.url, retries=2, backoff_s=0.01) as emitter:
+        sent = event(7)
+        emitter.emit(sent)
+        assert emitter.flush(5)
+    assert [r["status"] for r in receiver.requests] == [503, 502, 202]
+    assert [e["event_id"] for e in receiver.events] == [str(sent.event_id)]
+    assert emitter.stats.spooled == 0
+
+
+def test_permanent_rejection_is_not_retried_nor_spooled(receiver: EventReceiver) -> None:
+    receiver.fail_next = [422]
+    with SidecarEmitter(receiver.url, retries=3, backoff_s=0.01) as emitter:
+        emitter.emit(event(1))
+        assert emitter.flush(5)
+        assert emitter.stats.rejected == 1
+        assert "HTTP 422" in (emitter.stats.last_error or "")
+    assert len(receiver.requests) == 1
+    assert not emitter.spool.pending()
+
+
+def test_unreachable_bridge_spools_in_order_and_next_run_resends_first(sdk_env: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    emitter = SidecarEmitter(url, retries=1, backoff_s=0.01)
+    started = time.monotonic()
+    for number in range(5):
+        emitter.emit(event(number))
+    emit_time = time.monotonic() - started
+    emitter.close(timeout_s=3)
+    assert emit_time < 0.05  # the caller never waits on the network
+    spooled = [json.loads(line) for line in emitter.spool.path.read_text().splitlines()]
+    assert numbers(spooled) == [0, 1, 2, 3, 4]
+    assert emitter.spool.path.parent == sdk_env
+
+    server = EventReceiver(port=port)
+    server.start()
+    try:
+        with SidecarEmitter(url) as later:  # a later run of the job, same bridge URL -> same spool
+            later.emit(event(5))
+            assert later.flush(5)
+        assert numbers(server.events) == [0, 1, 2, 3, 4, 5]
+        assert not later.spool.pending()
+    finally:
+        server.stop()
+
+
+def test_bridge_back_during_the_process_gets_the_spool_in_order() -> None:
+    server = EventReceiver()
+    emitter = SidecarEmitter(server.url, retries=0, backoff_s=0.02, max_backoff_s=0.2, flush_interval_s=0.02)
+    try:
+        for number in range(3):
+            emitter.emit(event(number))
+        wait_until(lambda: emitter.stats.spooled >= 3, timeout=5, what="events spooled")
+        server.start()
+        for number in range(3, 6):
+            emitter.emit(event(number))
+        wait_until(lambda: len(server.events) >= 6, timeout=5, what="spool resent")
+        assert numbers(server.events) == list(range(6))
+        wait_until(lambda: not emitter.spool.pending(), timeout=5, what="spool emptied")
+    finally:
+        emitter.close()
+        server.stop()
+
+
+def test_close_is_bounded_when_the_bridge_never_answers(blackhole: str) -> None:
+    emitter = SidecarEmitter(blackhole, timeout_s=0.5, retries=1, backoff_s=0.05, close_timeout_s=1.0)
+    for number in range(3):
+        emitter.emit(event(number))
+    started = time.monotonic()
+    emitter.close()
+    assert time.monotonic() - started < 1.5
+    # The sender's batch and the queue's rest are on disk when close() returns, in order.
+    spooled = [json.loads(line) for line in emitter.spool.path.read_text().splitlines()]
+    assert numbers(spooled) == [0, 1, 2]
+
+
+def test_emit_after_close_goes_to_the_spool(receiver: EventReceiver) -> None:
+    emitter = SidecarEmitter(receiver.url)
+    emitter.close()
+    emitter.emit(event(1))
+    assert len(emitter.spool) == 1
+
+
+def test_sidecar_url_is_read_from_the_environment(
+    receiver: EventReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIDECAR_URL", receiver.url + "/")
+    with SidecarEmitter() as emitter:
+        assert emitter.base_url == receiver.url
+        emitter.emit(event(1))
+        assert emitter.flush(5)
+    assert numbers(receiver.events) == [1]
+
+
+def test_bad_sidecar_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIDECAR_URL", "localhost:17000")
+    with pytest.raises(ValueError, match="SIDECAR_URL"):
+        SidecarEmitter()
+
+
+def test_event_validation_names_the_field() -> None:
+    with pytest.raises(ValueError, match="progress"):
+        Event(
+            site_id="s", app=APP, entity_type="job", business_key="b", entity_id=uuid4(), kind="progress",
+            progress=1.5,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="kind"):
+        Event(site_id="s", app=APP, entity_type="job", business_key="b", entity_id=uuid4(), kind="done")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        AppRef(app_id="not-a-uuid", name="a", version="1")
+
+
+def test_process_exit_is_bounded_and_spools_when_the_bridge_never_answers(
+    blackhole: str, tmp_path: Path
+) -> None:
+    """No close() call, as in the seed snippet: the atexit flush gives up after close_timeout_s."""
+    script = tmp_path / "job.py"
+    script.write_text(
+        "from uuid import uuid4\n"
+        "from monitoring_sdk import AppRef, Monitored, SidecarEmitter\n"
+        "emitter = SidecarEmitter(timeout_s=5, close_timeout_s=1)\n"
+        "app = AppRef(app_id=uuid4(), name='a', version='1')\n"
+        "with Monitored(site_id='s', app=app, business_key='b', emitter=emitter):\n"
+        "    pass\n"
+    )
+    spool_dir = tmp_path / "spool"
+    env = {"PATH": "/usr/bin:/bin", "SIDECAR_URL": blackhole, "SIDECAR_SPOOL_DIR": str(spool_dir)}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 4.0  # interpreter start-up + imports + close_timeout_s
+    # The sender was stuck in its first request: close() spooled its batch and the queue, in order.
+    (spool,) = spool_dir.glob("spool-*.jsonl")
+    assert [json.loads(line)["kind"] for line in spool.read_text().splitlines()] == ["started", "finished"]
+
+
+def test_one_process_at_a_time_resends_a_shared_spool(receiver: EventReceiver, tmp_path: Path) -> None:
+    spool = tmp_path / "shared.jsonl"
+    first = SidecarEmitter(receiver.url, spool_path=spool)
+    first.spool.append([event(number).to_json() for number in range(3)])
+    with first.spool.draining() as mine:  # as if another process were resending it right now
+        assert mine
+        with SidecarEmitter(receiver.url, spool_path=spool, backoff_s=0.05) as second:
+            second.emit(event(3))
+            assert second.flush(5)
+            assert receiver.events == []  # queued behind the spool, which is not its turn to send
+    with SidecarEmitter(receiver.url, spool_path=spool) as third:
+        third.emit(event(4))
+        assert third.flush(5)
+    assert numbers(receiver.events) == [0, 1, 2, 3, 4]
+    first.close()
