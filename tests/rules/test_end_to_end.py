@@ -1,14 +1,17 @@
-"""The whole alert path on real binaries: scheduler state in Pushgateway -> Prometheus evaluates the rendered
-rules -> Alertmanager (rendered config and templates) -> email to the scheduler's registered owner over SMTP
-and a Slack message to a local webhook -> resolution delivered the same way.
+"""The whole alert path on real binaries: a scheduler reports to the bridge as the scheduler guide shows ->
+the bridge pushes its state to Pushgateway -> Prometheus evaluates the rendered rules -> Alertmanager
+(rendered config and templates) -> email to the scheduler's registered owner over SMTP and a Slack message
+to a local webhook, mentioning its registered Slack user -> resolution delivered the same way.
 """
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
 import yaml
+from bridge.conftest import ADMIN_KEY, BridgeFactory
 
 from generator.render import render_all
 from generator.source import load_source
@@ -37,20 +40,16 @@ def render_for_test(tmp_path: Path, smtp: str, slack_url_file: Path) -> Path:
     return out
 
 
-def scheduler_group(heartbeat_age: float) -> str:
-    now = time.time()
-    return (
-        'scheduler_info{service_name="billing",job_name="Nightly billing",'
-        f'owner_email="{OWNER}",alert_user_id="U42"}} 1\n'
-        'scheduler_status{status="running"} 1\n'
-        'scheduler_status{status="completed"} 0\n'
-        f"scheduler_last_run_start_timestamp_seconds {now - 900:.3f}\n"
-        f"scheduler_last_heartbeat_timestamp_seconds {now - heartbeat_age:.3f}\n"
+def report(bridge_url: str, method: str, path: str, body: dict[str, object]) -> None:
+    headers = {"x-api-key": ADMIN_KEY, "Content-Type": "application/json"}
+    response = requests.request(
+        method, f"{bridge_url}/api/v1/schedulers{path}", json=body, headers=headers, timeout=5
     )
+    assert response.status_code in (200, 201), response.text
 
 
 def test_stale_heartbeat_reaches_the_owner_by_email_and_slack_then_resolves(
-    stack: Stack, tmp_path: Path
+    stack: Stack, tmp_path: Path, bridge_factory: BridgeFactory
 ) -> None:
     slack_url_file = tmp_path / "slack_api_url"
     with smtp_recorder() as smtp, http_recorder() as slack:
@@ -73,13 +72,26 @@ def test_stale_heartbeat_reaches_the_owner_by_email_and_slack_then_resolves(
             alertmanager_url=alertmanager.url,
         )
 
-        pushgateway.push("scheduler", scheduler_group(heartbeat_age=700), scheduler_id="nightly-billing")
+        bridge = bridge_factory(pushgateway.url)
+        registration = {
+            "scheduler_id": "nightly-billing",
+            "service_name": "billing",
+            "job_name": "Nightly billing",
+            "owner_email": OWNER,
+            "alert_user_id": "U42",
+        }
+        report(bridge.url, "POST", "/register", registration)
+        # The run started 15 minutes ago and has sent no heartbeat since: two 5m heartbeats are missing.
+        started = (datetime.now(UTC) - timedelta(minutes=15)).isoformat()
+        running = {**registration, "status": "running", "timestamp": started}
+        del running["owner_email"], running["alert_user_id"]
+        report(bridge.url, "PUT", "/nightly-billing/status", running)
 
         mail = wait_until(lambda: smtp.to(OWNER), timeout=30, what="email to the owner")[0]
         assert "FIRING" in mail.subject and "SchedulerHeartbeatMissing" in mail.subject
         assert "nightly-billing" in mail.subject
         body = mail.text()
-        assert "nightly-billing is running but sent no heartbeat for 11m" in body
+        assert "nightly-billing is running but sent no heartbeat for 15m" in body
         assert "Owner: owner@example.com" in body
         assert "docs/runbooks.md#schedulerheartbeatmissing" in body
 
@@ -93,7 +105,7 @@ def test_stale_heartbeat_reaches_the_owner_by_email_and_slack_then_resolves(
         assert [a["labels"]["owner_email"] for a in firing if a["state"] == "firing"] == [OWNER]
 
         # A heartbeat arrives: the alert resolves and both receivers hear of it.
-        pushgateway.push("scheduler", scheduler_group(heartbeat_age=0), scheduler_id="nightly-billing")
+        report(bridge.url, "POST", "/nightly-billing/heartbeat", {"scheduler_id": "nightly-billing"})
         resolved = wait_until(
             lambda: [m for m in smtp.to(OWNER) if "RESOLVED" in m.subject], timeout=30, what="resolved email"
         )
