@@ -6,6 +6,7 @@ to a local webhook, mentioning its registered Slack user -> resolution delivered
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def render_for_test(tmp_path: Path, smtp: str, slack_url_file: Path) -> Path:
     return out
 
 
-def report(bridge_url: str, method: str, path: str, body: dict[str, object]) -> None:
+def report(bridge_url: str, method: str, path: str, body: Mapping[str, object]) -> None:
     headers = {"x-api-key": ADMIN_KEY, "Content-Type": "application/json"}
     response = requests.request(
         method, f"{bridge_url}/api/v1/schedulers{path}", json=body, headers=headers, timeout=5
