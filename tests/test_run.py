@@ -37,12 +37,32 @@ def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> Non
             lambda: "Press Ctrl-C" in output.read_text(), timeout=60, what="make run to print its URLs"
         )
         urls = dict(re.findall(r"^  (\w+)\s+(http://127\.0\.0\.1:\d+)$", output.read_text(), re.MULTILINE))
-        for name in ("prometheus", "pushgateway", "alertmanager", "exporter"):
+        for name in names:
             assert urls[name] == f"http://127.0.0.1:{env[f'BUNDLE_{name.upper()}_PORT']}"
         assert requests.get(f"{urls['exporter']}/metrics", timeout=5).status_code == 200
         assert requests.get(f"{urls['pushgateway']}/-/ready", timeout=5).status_code == 200
         assert requests.get(f"{urls['alertmanager']}/-/ready", timeout=5).status_code == 200
         prometheus = urls["prometheus"]
+
+        # The printed demo key writes through the bridge into Pushgateway.
+        key = re.search(r"Demo API key for the bridge .*: (\S+)$", output.read_text(), re.MULTILINE)
+        assert key, output.read_text()
+        registered = requests.post(
+            f"{urls['bridge']}/api/v1/schedulers/register",
+            json={"scheduler_id": "demo-job", "service_name": "demo", "job_name": "Demo"},
+            headers={"x-api-key": key.group(1)},
+            timeout=5,
+        )
+        assert registered.status_code == 201, registered.text
+        wait_until(
+            lambda: (
+                'scheduler_id="demo-job"' in requests.get(f"{urls['pushgateway']}/metrics", timeout=5).text
+            ),
+            what="the demo scheduler's group in Pushgateway",
+        )
+        # Prometheus loaded the rendered rules.
+        groups = requests.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        assert {"host.alerts", "scheduler.alerts", "bridge.alerts"} <= {group["name"] for group in groups}
 
         def node_is_up() -> bool:
             body = requests.get(
