@@ -191,6 +191,20 @@ class Bridge(Strict):
     backlog_max_age: Duration
 
 
+class LogBurst(Strict):
+    window: Duration
+    above: int = Field(ge=0)
+    for_: Duration | None = Field(default=None, alias="for")
+    severity: Severity
+
+
+class Logs(Strict):
+    """Loki ruler alerts on the bridge's event log (rendered to loki/rules/)."""
+
+    error_burst: LogBurst
+    failed_jobs: LogBurst
+
+
 class Smtp(Strict):
     smarthost: Annotated[str, Field(pattern=r"^[^:\s]+:\d+$")]
     from_: str = Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")
@@ -303,6 +317,7 @@ class Source(Strict):
     pipelines: Pipelines
     bridge: Bridge
     alertmanager: AlertmanagerSource
+    logs: Logs | None = None
 
 
 def _location(error_loc: tuple[int | str, ...]) -> str:
