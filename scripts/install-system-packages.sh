@@ -13,6 +13,7 @@ command -v amtool >/dev/null || packages+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || packages+=(prometheus-node-exporter)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 command -v make >/dev/null || packages+=(make)
+command -v docker-compose >/dev/null || packages+=(docker-compose)
 # The seeds' Node.js/TypeScript clients run as written against the bridge in the tests.
 command -v npm >/dev/null || packages+=(npm)
 
