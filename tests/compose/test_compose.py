@@ -1,0 +1,211 @@
+"""docker-compose.yml and the configs it mounts: valid for a real compose implementation and the real
+Prometheus tools, pinned images, mounts that exist, and the rendered configs (not copies) mounted."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from generator.render import render_all
+from generator.source import load_source
+from stack import binary
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+HOST_PATHS = {"/proc", "/sys", "/"}  # what the exporter reads of the host, read-only
+SECRETS = "./secrets"  # not in git: grafana/README.md says what goes in it
+
+
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load(COMPOSE.read_text()))
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return dict(compose()["services"])
+
+
+def bind_mounts() -> list[tuple[str, str, str]]:
+    """(service, host path, container path) of every bind mount (named volumes left out)."""
+    mounts = []
+    for name, service in services().items():
+        for volume in service.get("volumes", []):
+            host, container = volume.split(":")[:2]
+            if host.startswith(("./", "/")):
+                mounts.append((name, host, container))
+    return mounts
+
+
+def mount_of(service: str, container: str) -> str:
+    return next(host for name, host, target in bind_mounts() if name == service and target == container)
+
+
+def run(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_compose_file_validates_with_docker_compose(tmp_path: Path) -> None:
+    result = run(binary("docker-compose"), "-f", str(COMPOSE), "config", "-q")
+    assert result.returncode == 0, result.stderr
+    # The check is real: an unknown key fails it.
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(COMPOSE.read_text().replace("    healthcheck:", "    healthchek:", 1))
+    result = run(binary("docker-compose"), "-f", str(broken), "config", "-q", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "healthchek" in result.stderr
+
+
+def test_the_bundle_has_every_service() -> None:
+    expected = {"prometheus", "pushgateway", "alertmanager", "loki", "tempo", "grafana", "bridge", "exporter"}
+    assert set(services()) == expected
+
+
+def test_every_image_has_a_pinned_tag() -> None:
+    for name, service in services().items():
+        image = service.get("image")
+        assert image, f"{name}: no image (built services are tagged too)"
+        match = re.fullmatch(r"[a-z0-9./_-]+:([A-Za-z0-9._-]+)", image)
+        assert match, f"{name}: image {image!r} has no tag"
+        assert match.group(1) != "latest", f"{name}: image {image!r} is not pinned"
+        assert re.search(r"\d", match.group(1)), f"{name}: tag of {image!r} is not a version"
+
+
+def test_every_service_has_a_healthcheck_and_named_volumes_are_declared() -> None:
+    declared = set(compose()["volumes"])
+    used = set()
+    for name, service in services().items():
+        check = service.get("healthcheck", {})
+        assert check.get("test", [None])[0] == "CMD", f"{name}: no healthcheck"
+        for volume in service.get("volumes", []):
+            host = volume.split(":")[0]
+            if not host.startswith(("./", "/")):
+                assert host in declared, f"{name}: volume {host} is not declared"
+                used.add(host)
+    assert used == declared
+    # Stateful services keep their data on named volumes.
+    for name, path in [("prometheus", "/prometheus"), ("pushgateway", "/data"), ("alertmanager", "/alertmanager"),
+                       ("loki", "/loki"), ("tempo", "/var/tempo"), ("grafana", "/var/lib/grafana"),
+                       ("bridge", "/data")]:  # fmt: skip
+        assert any(
+            v.endswith(f":{path}") and not v.startswith((".", "/")) for v in services()[name]["volumes"]
+        )
+
+
+def test_every_bind_mounted_path_exists_in_the_repository() -> None:
+    for name, host, container in bind_mounts():
+        if host in HOST_PATHS:
+            assert name == "exporter" and container.startswith("/host/"), f"{name} mounts host {host}"
+            continue
+        if host == SECRETS:
+            continue
+        assert (ROOT / host).exists(), f"{name}: {host} does not exist in the repository"
+        assert (ROOT / host).resolve().is_relative_to(ROOT)
+
+
+def test_secrets_stay_out_of_git_and_are_documented() -> None:
+    assert not (ROOT / "secrets").exists() or run("git", "ls-files", "secrets").stdout == ""
+    readme = (ROOT / "grafana" / "README.md").read_text()
+    alertmanager = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
+    needed = set(re.findall(r"/etc/alertmanager/secrets/(\w+)", alertmanager))
+    assert needed, "the rendered Alertmanager config reads no secret files?"
+    for secret in [*needed, "bridge.yml", "grafana_admin_password"]:
+        assert f"`{secret}`" in readme, f"grafana/README.md does not say what secrets/{secret} is"
+    assert mount_of("alertmanager", "/etc/alertmanager/secrets") == SECRETS
+
+
+def test_alertmanager_gets_the_rendered_config_and_its_templates() -> None:
+    rendered = render_all(load_source(ROOT / "monitoring.yml"))
+    host = mount_of("alertmanager", "/etc/alertmanager/alertmanager.yml")
+    assert host.removeprefix("./") in rendered
+    assert (ROOT / host).read_text() == rendered[host.removeprefix("./")]
+    assert mount_of("alertmanager", "/etc/alertmanager/templates") == "./alertmanager/templates"
+    result = run(binary("amtool"), "check-config", str(ROOT / host))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prometheus_config_passes_promtool_with_the_rendered_rules(tmp_path: Path) -> None:
+    config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
+    rules_mount = mount_of("prometheus", "/etc/prometheus/rules")
+    assert rules_mount == "./rules"
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.rules.yml"]
+    # Point the rule glob at the repository's rules, as the container sees them.
+    config["rule_files"] = [str(ROOT / "rules" / "*.rules.yml")]
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    result = run(binary("promtool"), "check", "config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(re.findall(r"SUCCESS: \d+ rules found", result.stdout)) == len(
+        list((ROOT / "rules").glob("*.yml"))
+    )
+
+
+def test_prometheus_job_names_are_the_ones_the_rules_select() -> None:
+    source = load_source(ROOT / "monitoring.yml")
+    jobs = {
+        job["job_name"]: job
+        for job in yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    }
+    assert set(source.hosts.exporter_jobs) <= set(jobs)
+    assert "exporter:9100" in jobs[source.hosts.exporter_jobs[0]]["static_configs"][0]["targets"]
+    assert jobs[source.bridge.job]["static_configs"][0]["targets"] == ["bridge:8000"]
+    assert jobs["pushgateway"]["honor_labels"] is True
+    assert "alertmanager:9093" in jobs["alertmanager"]["static_configs"][0]["targets"]
+
+
+def test_loki_config_retains_and_rules_from_the_rendered_directory() -> None:
+    config = yaml.safe_load((ROOT / "loki" / "loki.yml").read_text())
+    assert config["compactor"]["retention_enabled"] is True
+    assert re.fullmatch(r"\d+h", config["limits_config"]["retention_period"])
+    assert config["limits_config"]["reject_old_samples_max_age"] == "168h"
+    ruler = config["ruler"]
+    assert ruler["storage"]["type"] == "local"
+    assert mount_of("loki", ruler["storage"]["local"]["directory"]) == "./loki/rules"
+    assert ruler["alertmanager_url"] == "http://alertmanager:9093"
+    tenant = "fake" if config["auth_enabled"] is False else None
+    rule_files = list((ROOT / "loki" / "rules" / str(tenant)).glob("*.yml"))
+    assert rule_files, "no Loki rules for the single tenant"
+    for path in rule_files:
+        groups = yaml.safe_load(path.read_text())["groups"]
+        assert all(rule["annotations"]["runbook_url"] for g in groups for rule in g["rules"])
+    assert mount_of("loki", "/etc/loki/loki.yml") == "./loki/loki.yml"
+
+
+def test_tempo_takes_otlp_over_http_and_grpc() -> None:
+    config = yaml.safe_load((ROOT / "tempo" / "tempo.yml").read_text())
+    protocols = config["distributor"]["receivers"]["otlp"]["protocols"]
+    assert protocols["http"]["endpoint"].endswith(":4318")
+    assert protocols["grpc"]["endpoint"].endswith(":4317")
+    assert config["storage"]["trace"]["backend"] == "local"
+    ports = services()["tempo"]["ports"]
+    assert {"127.0.0.1:4317:4317", "127.0.0.1:4318:4318"} <= set(ports)
+
+
+def test_grafana_mounts_provisioning_and_the_generated_dashboards() -> None:
+    provider = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/dashboards.yml").read_text())[
+        "providers"
+    ][0]
+    assert mount_of("grafana", provider["options"]["path"]) == "./grafana/dashboards"
+    assert mount_of("grafana", "/etc/grafana/provisioning") == "./grafana/provisioning"
+    datasources = yaml.safe_load((ROOT / "grafana/provisioning/datasources/datasources.yml").read_text())
+    hosts = {ds["uid"]: ds["url"].split("//")[1].split(":")[0] for ds in datasources["datasources"]}
+    assert set(hosts.values()) <= set(services())
+
+
+@pytest.mark.parametrize("dist", ["exporter", "pushgateway-bridge"])
+def test_dockerfiles_copy_what_their_build_context_has(dist: str) -> None:
+    service = next(s for s in services().values() if s.get("build") == f"./{dist}")
+    dockerfile = (ROOT / dist / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm$", dockerfile, re.MULTILINE)
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
+        *sources, _ = line.split()
+        for source in sources:
+            assert (ROOT / dist / source).exists(), f"{dist}/Dockerfile copies {source}, missing"
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE), f"{dist} runs as root"
+    entry = re.search(r'^ENTRYPOINT \["([\w-]+)"\]', dockerfile, re.MULTILINE)
+    assert entry
+    assert entry.group(1) in (ROOT / dist / "pyproject.toml").read_text()
+    assert service["image"].startswith("monitoring-bundle/")
