@@ -25,6 +25,11 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generator renders Alertmanager's config for this run
+
+from generator.alertmanager import render as render_alertmanager  # noqa: E402
+from generator.source import load_source  # noqa: E402
+
 RUN_DIR = Path(os.environ.get("BUNDLE_RUN_DIR", ROOT / ".run"))  # tests point it at a temporary dir
 VENV_BIN = Path(sys.executable).parent
 
@@ -121,14 +126,17 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
     }
 
 
-def alertmanager_config() -> Path:
-    """The rendered config where it loads on its own; otherwise a config that only keeps alerts visible."""
-    rendered = ROOT / "alertmanager" / "alertmanager.yml"
-    if rendered.exists():
-        return rendered
-    fallback = RUN_DIR / "alertmanager.yml"
-    fallback.write_text(yaml.safe_dump({"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}))
-    return fallback
+def alertmanager_config(bridge_url: str) -> Path:
+    """Alertmanager's config rendered from monitoring.yml, with the Teams and SMS relays at this run's bridge.
+
+    The committed alertmanager/alertmanager.yml points at the bridge by its docker-compose name.
+    """
+    source = load_source(ROOT / "monitoring.yml").model_copy(update={"bridge_url": bridge_url})
+    config = render_alertmanager(source)
+    config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
+    path = RUN_DIR / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def prometheus_config(ports: dict[str, int], with_bridge: bool) -> Path:
@@ -179,7 +187,7 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
             "alertmanager",
             [
                 executable("prometheus-alertmanager", debian),
-                f"--config.file={alertmanager_config()}",
+                f"--config.file={alertmanager_config(url['bridge'])}",
                 f"--storage.path={data['alertmanager']}",
                 f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
                 "--cluster.listen-address=",

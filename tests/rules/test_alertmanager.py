@@ -87,8 +87,8 @@ def test_no_secret_is_written_into_the_config() -> None:
 def test_teams_and_sms_go_to_the_bridge_relays() -> None:
     config = yaml.safe_load(CONFIG.read_text())
     urls = {r["name"]: [h["url"] for h in r.get("webhook_configs", [])] for r in config["receivers"]}
-    assert urls["ops-teams"] == ["http://127.0.0.1:8000/notify/teams/ops"]
-    assert urls["oncall-sms"] == ["http://127.0.0.1:8000/notify/sms/oncall"]
+    assert urls["ops-teams"] == ["http://bridge:8000/notify/teams/ops"]
+    assert urls["oncall-sms"] == ["http://bridge:8000/notify/sms/oncall"]
 
 
 def test_a_critical_alert_inhibits_the_matching_warning(stack: Stack) -> None:
