@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from generator.alertmanager import render as render_alertmanager
+from generator.source import load_source
+from receivers import http_recorder
 from stack import Stack, binary, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +120,53 @@ def test_a_critical_alert_inhibits_the_matching_warning(stack: Stack) -> None:
     )
     assert result[("h1", "critical")] == []
     assert result[("h2", "warning")] == []  # another host's warning is not silenced
+
+
+def test_a_rendered_mute_interval_silences_its_route_on_a_live_alertmanager(
+    stack: Stack, tmp_path: Path
+) -> None:
+    source = yaml.safe_load((ROOT / "monitoring.yml").read_text())
+    every_day = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    with http_recorder() as hooks:
+        source["alertmanager"].update(
+            group_wait="1s",
+            group_interval="1s",
+            receivers=[
+                {"name": "muted-hook", "webhook": {"url": f"{hooks.url}/muted"}},
+                {"name": "open-hook", "webhook": {"url": f"{hooks.url}/open"}},
+            ],
+            route={
+                "receiver": "open-hook",
+                "routes": [
+                    {
+                        "matchers": ['team="muted"'],
+                        "receiver": "muted-hook",
+                        "mute_time_intervals": ["always"],
+                    },
+                    {"matchers": ['team="open"'], "receiver": "open-hook"},
+                ],
+            },
+            inhibit=[],
+            mute_time_intervals=[
+                {
+                    "name": "always",
+                    "location": "Europe/London",
+                    "weekdays": every_day,
+                    "times": [{"start": "00:00", "end": "24:00"}],
+                }
+            ],
+        )
+        path = tmp_path / "monitoring.yml"
+        path.write_text(yaml.safe_dump(source, sort_keys=False))
+        config = render_alertmanager(load_source(path))
+        alertmanager = stack.alertmanager(config)
+        alertmanager.post_alerts(
+            [
+                {"labels": {"alertname": "Muted", "team": "muted", "severity": "warning"}},
+                {"labels": {"alertname": "Open", "team": "open", "severity": "warning"}},
+            ]
+        )
+        wait_until(lambda: hooks.posted_to("/open"), timeout=15, what="the open route's notification")
+        time.sleep(2)  # two more group waits: the muted route would have sent by now
+        assert hooks.posted_to("/muted") == []
+        assert {a["labels"]["alertname"] for a in alertmanager.alerts()} == {"Muted", "Open"}
