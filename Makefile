@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # The project's installable distributions (each folder has its own pyproject.toml).
 DISTRIBUTIONS := $(patsubst %/pyproject.toml,%,$(wildcard exporter/pyproject.toml pushgateway-bridge/pyproject.toml sdk/pyproject.toml))
+# Optional extras the bundle runs and tests with: the bridge's uvloop, the SDK's OpenTelemetry exporter.
+EXTRAS_pushgateway-bridge := [fast]
+EXTRAS_sdk := [otel]
 LINT_PATHS := $(wildcard exporter/src pushgateway-bridge/src sdk/src generator) tests bench scripts
 
 .PHONY: help setup system-packages venv node-clients run test lint pytest rules rules-check bench exporter-golden clean
@@ -25,7 +28,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PIP) install -q --upgrade pip
-	@$(PIP) install -q $(foreach d,$(DISTRIBUTIONS),-e ./$(d)) -r requirements-dev.txt
+	@$(PIP) install -q $(foreach d,$(DISTRIBUTIONS),-e './$(d)$(EXTRAS_$(d))') -r requirements-dev.txt
 	@touch $@
 
 # The seeds' Node.js and TypeScript clients (axios, tsx), pinned by package-lock.json.

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Sequence
+
+from prometheus_client import Counter
 
 from pushgateway_bridge.core.auth import Authenticator
 from pushgateway_bridge.core.config import Settings
@@ -29,6 +33,8 @@ class Bridge:
         self.metrics = BridgeMetrics()
         self.metrics.attach_storage(self.storage)
         self.workers: dict[str, Worker] = {}
+        self.settler: _Settler | None = None
+        self.accepted: dict[str, Counter] = {}
 
     def start(self) -> None:
         s = self.settings
@@ -85,24 +91,66 @@ class Bridge:
             worker.join(timeout=10)
         self.storage.close()
 
-    def accept(
+    async def accept(
         self, source: str, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem], events: int = 1
     ) -> None:
-        """Commit before answering. Raises SpoolFull (the route answers 503)."""
+        """Return once committed (group commit: the event loop serves other requests meanwhile).
+        Raises SpoolFull (the route answers 503) or the storage's error."""
         if not self.settings.alertmanager_url:
             outbox = [item for item in outbox if item.downstream != "alertmanager"]
+        settler = self.settler
+        if settler is None or settler.loop is not asyncio.get_running_loop():
+            settler = self.settler = _Settler(asyncio.get_running_loop())
+        committed = settler.loop.create_future()
         try:
-            self.storage.commit(writes, outbox)
+            self.storage.submit(writes, outbox, lambda error: settler.settle(committed, error))
         except SpoolFull:
             self.metrics.spool_full.set(1)
             self.metrics.rejected.labels("spool_full").inc()
             raise
+        await committed
         self.metrics.spool_full.set(0)
-        self.metrics.events_accepted.labels(source).inc(events)
+        accepted = self.accepted.get(source)
+        if accepted is None:
+            accepted = self.accepted[source] = self.metrics.events_accepted.labels(source)
+        accepted.inc(events)
         for item in outbox:
             worker = self.workers.get(item.downstream)
             if worker is not None and item.downstream in ("alertmanager", "notify"):
                 worker.wake.set()
         loki = self.workers.get("loki")
-        if loki is not None and self.storage.pending_total() >= self.settings.loki_batch_max_entries:
+        if (
+            loki is not None
+            and not loki.wake.is_set()
+            and self.storage.pending_total() >= self.settings.loki_batch_max_entries
+        ):
             loki.wake.set()
+
+
+class _Settler:
+    """Resolves commit futures on their event loop: one wake-up of the loop per group commit, not one per
+    request."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.lock = threading.Lock()
+        self.ready: list[tuple[asyncio.Future[None], BaseException | None]] = []
+
+    def settle(self, future: asyncio.Future[None], error: BaseException | None) -> None:
+        """Called from the storage's writer thread."""
+        with self.lock:
+            self.ready.append((future, error))
+            if len(self.ready) > 1:
+                return  # a drain is already scheduled
+        self.loop.call_soon_threadsafe(self.drain)
+
+    def drain(self) -> None:
+        with self.lock:
+            ready, self.ready = self.ready, []
+        for future, error in ready:
+            if future.done():  # the request was cancelled meanwhile; its writes are committed anyway
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)

@@ -52,12 +52,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host, port = args.listen
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"  # the `fast` extra
     uvicorn.run(
         app,
         host=host,
         port=port,
         workers=1,
         http=http,
+        loop=loop,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         lifespan="on",

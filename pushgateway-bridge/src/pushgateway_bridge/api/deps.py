@@ -1,4 +1,7 @@
-"""Dependencies of the routes, named as type aliases."""
+"""Dependencies of the routes, named as type aliases.
+
+Both are `async def`: a sync dependency would cost every request a hop through the threadpool.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.core.auth import Principal
 
 
-def get_bridge(request: Request) -> Bridge:
+async def get_bridge(request: Request) -> Bridge:
     bridge: Bridge = request.app.state.bridge
     return bridge
 
@@ -18,7 +21,7 @@ def get_bridge(request: Request) -> Bridge:
 BridgeDep = Annotated[Bridge, Depends(get_bridge)]
 
 
-def get_principal(
+async def get_principal(
     bridge: BridgeDep,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pushgateway_bridge.metrics import BridgeMetrics
@@ -32,6 +33,8 @@ class BridgeMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
+        # Metric children by (handler, code): labels() takes a lock and builds a key on every call.
+        self.children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,8 +63,15 @@ class BridgeMiddleware:
         finally:
             route = scope.get("route")
             handler = getattr(route, "path", None) or "other"
-            self.metrics.http_requests.labels(handler, str(status["code"])).inc()
-            self.metrics.http_duration.labels(handler).observe(time.perf_counter() - started)
+            children = self.children.get((handler, status["code"]))
+            if children is None:
+                children = (
+                    self.metrics.http_requests.labels(handler, str(status["code"])),
+                    self.metrics.http_duration.labels(handler),
+                )
+                self.children[(handler, status["code"])] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
     def too_large_message(self) -> str:
         return f"request body larger than max_body_bytes={self.max_body}"

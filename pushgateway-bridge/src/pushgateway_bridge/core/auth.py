@@ -85,6 +85,9 @@ class Authenticator:
         self.by_digest = {entry.sha256: _principal(entry.name, entry) for entry in settings.api_keys}
         self.anonymous = _principal("anonymous", settings.anonymous) if settings.anonymous else None
         self.everyone = Principal("auth-disabled", (), (), None, unrestricted=True)
+        # Presented key -> principal, so a known key is hashed once, not on every request. Only keys that
+        # matched are kept: the dict is bounded by the configured keys' callers, never by guesses.
+        self.known: dict[str, Principal] = {}
 
     def authenticate(self, x_api_key: str | None, authorization: str | None) -> Principal:
         if self.disabled:
@@ -100,10 +103,12 @@ class Authenticator:
                 raise AuthError(401, "missing API key: send x-api-key or Authorization: Bearer")
             principal = self.anonymous
         else:
-            digest = hashlib.sha256(key.encode()).hexdigest()
-            found = self.by_digest.get(digest)
+            found = self.known.get(key)
             if found is None:
-                raise AuthError(401, "unknown API key")
+                found = self.by_digest.get(hashlib.sha256(key.encode()).hexdigest())
+                if found is None:
+                    raise AuthError(401, "unknown API key")
+                self.known[key] = found
             principal = found
         if principal.bucket is not None:
             wait = principal.bucket.take()

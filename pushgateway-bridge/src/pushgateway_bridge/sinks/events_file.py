@@ -10,6 +10,19 @@ from typing import Any
 from pushgateway_bridge.sinks.base import SinkError
 
 
+def _record(payload: dict[str, Any]) -> str:
+    """The log line (a compact JSON object) with `labels` and `ts_ns` added as its last keys. Appended as
+    text, which is what decoding and re-encoding it gave, unless the line may hold those keys already."""
+    line: str = payload["line"]
+    tail = json.dumps({"labels": payload["labels"], "ts_ns": payload["ts_ns"]}, separators=(",", ":"))
+    if line.startswith("{") and line.endswith("}") and '"labels"' not in line and '"ts_ns"' not in line:
+        return f"{line[:-1]},{tail[1:]}\n" if line != "{}" else f"{tail}\n"
+    record = json.loads(line)
+    record["labels"] = payload["labels"]
+    record["ts_ns"] = payload["ts_ns"]
+    return json.dumps(record, separators=(",", ":")) + "\n"
+
+
 class EventsFileSink:
     downstream = "loki"
 
@@ -20,12 +33,7 @@ class EventsFileSink:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def send(self, payloads: list[dict[str, Any]]) -> None:
-        lines = []
-        for payload in payloads:
-            record = json.loads(payload["line"])
-            record["labels"] = payload["labels"]
-            record["ts_ns"] = payload["ts_ns"]
-            lines.append(json.dumps(record, separators=(",", ":")) + "\n")
+        lines = [_record(payload) for payload in payloads]
         data = "".join(lines).encode()
         try:
             if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,8 +44,17 @@ class Storage(Protocol):
 
     def entities(self, kind: str) -> dict[str, State]: ...
 
+    def submit(
+        self,
+        writes: Sequence[EntityWrite],
+        outbox: Sequence[OutboxItem],
+        done: Callable[[BaseException | None], None],
+    ) -> None:
+        """Queue writes and items to be committed together, or not at all; `done` is called with None once
+        they are durable, with the error otherwise. `get` sees the writes at once. Raises SpoolFull."""
+
     def commit(self, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem]) -> None:
-        """Durably apply all writes and enqueue all items, or nothing; raises SpoolFull."""
+        """`submit`, then block until committed; raises SpoolFull or the storage error."""
 
     def dirty(self) -> list[tuple[str, str, int]]:
         """(kind, key, version) of entities whose Pushgateway group is not up to date."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
-from pushgateway_bridge.api.routes.common import log_item
+from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import alert_payload, iso
 from pushgateway_bridge.domain.models import AlertReport, MetricReport, PipelineReport, ServiceReport
@@ -19,48 +19,52 @@ router = APIRouter(tags=["climate monitor"])
 
 @router.post("/services/", summary="Report a service's status")
 @router.post("/services", include_in_schema=False)
-async def report_service(body: ServiceReport, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def report_service(body: ServiceReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_service(body.name)
     now = time.time()
     state = ent.service_report(bridge.storage.get(ent.SERVICE, body.name), body, now)
     level = "error" if body.status.value == "down" else "info"
     fields = {"service_name": body.name, "status": body.status.value, "endpoint": body.endpoint}
-    bridge.accept(
+    await bridge.accept(
         "service",
         [EntityWrite(ent.SERVICE, body.name, state)],
         [log_item("service", "status", body.name, body.name, now, fields, level=level)],
     )
-    return {
-        "name": body.name,
-        "status": body.status.value,
-        "endpoint": state.get("endpoint") or None,
-        "last_report": iso(now),
-    }
+    return answer(
+        {
+            "name": body.name,
+            "status": body.status.value,
+            "endpoint": state.get("endpoint") or None,
+            "last_report": iso(now),
+        }
+    )
 
 
 @router.post("/metrics/", summary="Report a metric value of a service")
 @router.post("/metrics", include_in_schema=False)
-async def report_metric(body: MetricReport, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def report_metric(body: MetricReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_service(body.service)
     now = time.time()
     state = ent.service_metric(bridge.storage.get(ent.SERVICE, body.service), body, now)
     fields = {"service_name": body.service, "metric_type": body.metric_type.value, "value": body.value}
-    bridge.accept(
+    await bridge.accept(
         "metric",
         [EntityWrite(ent.SERVICE, body.service, state)],
         [log_item("service", "metric", body.service, body.service, now, fields)],
     )
-    return {
-        "service": body.service,
-        "metric_type": body.metric_type.value,
-        "value": body.value,
-        "timestamp": iso(now),
-    }
+    return answer(
+        {
+            "service": body.service,
+            "metric_type": body.metric_type.value,
+            "value": body.value,
+            "timestamp": iso(now),
+        }
+    )
 
 
 @router.post("/pipelines/", summary="Report a pipeline's status")
 @router.post("/pipelines", include_in_schema=False)
-async def report_pipeline(body: PipelineReport, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def report_pipeline(body: PipelineReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     name = body.pipeline_type.value
     principal.require_service(name, "pipeline")
     now = time.time()
@@ -68,23 +72,25 @@ async def report_pipeline(body: PipelineReport, bridge: BridgeDep, principal: Pr
     metadata = body.metadata or {}
     level = "error" if body.status.value == "failed" else "info"
     fields = {"pipeline_type": name, "status": body.status.value, "metadata": metadata}
-    bridge.accept(
+    await bridge.accept(
         "pipeline",
         [EntityWrite(ent.PIPELINE, name, state)],
         [log_item("pipeline", "status", name, name, now, fields, level=level)],
     )
-    return {
-        "pipeline_type": name,
-        "status": body.status.value,
-        "step": state.get("step"),
-        "progress": state.get("progress"),
-        "timestamp": iso(now),
-    }
+    return answer(
+        {
+            "pipeline_type": name,
+            "status": body.status.value,
+            "step": state.get("step"),
+            "progress": state.get("progress"),
+            "timestamp": iso(now),
+        }
+    )
 
 
 @router.post("/alerts/", status_code=status.HTTP_201_CREATED, summary="Raise an alert for a service")
 @router.post("/alerts", status_code=status.HTTP_201_CREATED, include_in_schema=False)
-async def create_alert(body: AlertReport, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def create_alert(body: AlertReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_service(body.service)
     now = time.time()
     state = ent.service_alert(bridge.storage.get(ent.SERVICE, body.service), body, now)
@@ -105,16 +111,19 @@ async def create_alert(body: AlertReport, bridge: BridgeDep, principal: Principa
     }
     level = {"info": "info", "warning": "warn", "critical": "error"}[severity]
     item = log_item("alert", "alert", body.service, body.service, now, fields, level=level)
-    bridge.accept(
+    await bridge.accept(
         "alert",
         [EntityWrite(ent.SERVICE, body.service, state)],
         [item, OutboxItem("alertmanager", body.service, alert)],
     )
-    return {
-        "id": item.payload["metadata"]["event_id"],
-        "title": body.title,
-        "message": body.message,
-        "severity": severity,
-        "service": body.service,
-        "created_at": iso(now),
-    }
+    return answer(
+        {
+            "id": item.payload["metadata"]["event_id"],
+            "title": body.title,
+            "message": body.message,
+            "severity": severity,
+            "service": body.service,
+            "created_at": iso(now),
+        },
+        status.HTTP_201_CREATED,
+    )

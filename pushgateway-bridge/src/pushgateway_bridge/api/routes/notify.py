@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
-from pushgateway_bridge.api.routes.common import log_item
+from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.storage.base import OutboxItem
 
 router = APIRouter(prefix="/notify", tags=["notify"])
@@ -54,13 +54,15 @@ def _log(target: str, kind: str, webhook: AlertmanagerWebhook, now: float) -> Ou
 )
 async def notify_teams(
     target: str, webhook: AlertmanagerWebhook, bridge: BridgeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     if target not in bridge.settings.notify.teams:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no teams target '{target}' in notify.teams")
     now = time.time()
     payload = {"kind": "teams", "target": target, "webhook": webhook.model_dump(mode="json")}
-    bridge.accept("notify", [], [OutboxItem("notify", target, payload), _log(target, "teams", webhook, now)])
-    return {"accepted": 1, "target": target}
+    await bridge.accept(
+        "notify", [], [OutboxItem("notify", target, payload), _log(target, "teams", webhook, now)]
+    )
+    return answer({"accepted": 1, "target": target}, status.HTTP_202_ACCEPTED)
 
 
 @router.post(
@@ -68,7 +70,7 @@ async def notify_teams(
 )
 async def notify_sms(
     target: str, webhook: AlertmanagerWebhook, bridge: BridgeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     sms = bridge.settings.notify.sms.get(target)
     if sms is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sms target '{target}' in notify.sms")
@@ -78,5 +80,5 @@ async def notify_sms(
         OutboxItem("notify", f"{target}:{to}", {"kind": "sms", "target": target, "webhook": data, "to": to})
         for to in sms.to
     ]
-    bridge.accept("notify", [], [*items, _log(target, "sms", webhook, now)])
-    return {"accepted": len(items), "target": target}
+    await bridge.accept("notify", [], [*items, _log(target, "sms", webhook, now)])
+    return answer({"accepted": len(items), "target": target}, status.HTTP_202_ACCEPTED)

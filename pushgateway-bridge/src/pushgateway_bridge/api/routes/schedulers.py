@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Response, status
+from fastapi import APIRouter, Body, HTTPException, Path, status
+from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
-from pushgateway_bridge.api.routes.common import log_item
+from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.entities import State
 from pushgateway_bridge.domain.events import iso
@@ -78,27 +79,25 @@ def view(state: State) -> dict[str, Any]:
 
 
 @router.post("/register", summary="Register a scheduler (idempotent)")
-async def register(
-    body: SchedulerRegistration, bridge: BridgeDep, principal: PrincipalDep, response: Response
-) -> dict[str, Any]:
+async def register(body: SchedulerRegistration, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_scheduler(body.scheduler_id)
     now = time.time()
     previous = bridge.storage.get(ent.SCHEDULER, body.scheduler_id)
     state = ent.register_scheduler(previous, body, now)
     fields = body.model_dump(mode="json")
-    bridge.accept(
+    await bridge.accept(
         "scheduler",
         [EntityWrite(ent.SCHEDULER, body.scheduler_id, state)],
         [log_item("scheduler", "register", body.service_name, body.scheduler_id, now, fields)],
     )
-    response.status_code = status.HTTP_200_OK if previous else status.HTTP_201_CREATED
-    return {"registered": True, "created": previous is None, **view(state)}
+    code = status.HTTP_200_OK if previous else status.HTTP_201_CREATED
+    return answer({"registered": True, "created": previous is None, **view(state)}, code)
 
 
 @router.put("/{scheduler_id}/status", summary="Report the scheduler's job status")
 async def update_status(
     scheduler_id: SchedulerId, body: SchedulerStatusUpdate, bridge: BridgeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     _same_id(scheduler_id, body.scheduler_id)
     principal.require_scheduler(scheduler_id)
     previous = _registered(bridge, scheduler_id)
@@ -114,7 +113,7 @@ async def update_status(
     }
     level = "error" if body.status.value == "failed" else "info"
     at = body.timestamp.timestamp() if body.timestamp else None
-    bridge.accept(
+    await bridge.accept(
         "scheduler",
         [EntityWrite(ent.SCHEDULER, scheduler_id, state)],
         [
@@ -123,12 +122,14 @@ async def update_status(
             )
         ],
     )
-    return {
-        "scheduler_id": scheduler_id,
-        "status": body.status.value,
-        "accepted": True,
-        "status_changed_at": iso(state["status_change"]),
-    }
+    return answer(
+        {
+            "scheduler_id": scheduler_id,
+            "status": body.status.value,
+            "accepted": True,
+            "status_changed_at": iso(state["status_change"]),
+        }
+    )
 
 
 @router.post("/{scheduler_id}/heartbeat", summary="Heartbeat of a running job")
@@ -137,13 +138,13 @@ async def heartbeat(
     bridge: BridgeDep,
     principal: PrincipalDep,
     body: Annotated[SchedulerHeartbeat | None, Body()] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     _same_id(scheduler_id, body.scheduler_id if body else None)
     principal.require_scheduler(scheduler_id)
     previous = _registered(bridge, scheduler_id)
     now = time.time()
     state = ent.scheduler_heartbeat(previous, now)
-    bridge.accept(
+    await bridge.accept(
         "heartbeat",
         [EntityWrite(ent.SCHEDULER, scheduler_id, state)],
         [
@@ -158,36 +159,36 @@ async def heartbeat(
             )
         ],
     )
-    return {"scheduler_id": scheduler_id, "last_heartbeat": iso(now)}
+    return answer({"scheduler_id": scheduler_id, "last_heartbeat": iso(now)})
 
 
 @router.get("", summary="Schedulers the key may see")
 @router.get("/", include_in_schema=False)
-async def list_schedulers(bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def list_schedulers(bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     found = [
         view(state)
         for key, state in sorted(bridge.storage.entities(ent.SCHEDULER).items())
         if principal.may_write_scheduler(key)
     ]
-    return {"schedulers": found, "count": len(found)}
+    return answer({"schedulers": found, "count": len(found)})
 
 
 @router.get("/{scheduler_id}", summary="One scheduler: registration, last status, heartbeat and run")
 async def get_scheduler(
     scheduler_id: SchedulerId, bridge: BridgeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     principal.require_scheduler(scheduler_id)
-    return view(_registered(bridge, scheduler_id))
+    return answer(view(_registered(bridge, scheduler_id)))
 
 
 @router.delete("/{scheduler_id}", summary="Deregister; its Pushgateway group is deleted")
 async def delete_scheduler(
     scheduler_id: SchedulerId, bridge: BridgeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     principal.require_scheduler(scheduler_id)
     previous = _registered(bridge, scheduler_id)
     now = time.time()
-    bridge.accept(
+    await bridge.accept(
         "scheduler",
         [EntityWrite(ent.SCHEDULER, scheduler_id, None)],
         [
@@ -202,4 +203,4 @@ async def delete_scheduler(
         ],
     )
     bridge.metrics.groups_expired.labels("scheduler").inc()
-    return {"scheduler_id": scheduler_id, "deleted": True}
+    return answer({"scheduler_id": scheduler_id, "deleted": True})

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
-from pushgateway_bridge.api.routes.common import log_item
+from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.core.auth import Principal
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.entities import State
-from pushgateway_bridge.domain.events import alert_payload
+from pushgateway_bridge.domain.events import alert_payload, new_event_id
 from pushgateway_bridge.domain.models import EventKind, SidecarBatch, SidecarEvent
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
 router = APIRouter(prefix="/v1", tags=["sidecar"])
 
 
-def accept_events(bridge: Bridge, principal: Principal, events: list[SidecarEvent]) -> list[str]:
+async def accept_events(bridge: Bridge, principal: Principal, events: list[SidecarEvent]) -> list[str]:
     for event in events:
         principal.require_service(event.app.name, "app")
     now = time.time()
@@ -29,7 +29,7 @@ def accept_events(bridge: Bridge, principal: Principal, events: list[SidecarEven
     outbox: list[OutboxItem] = []
     ids: list[str] = []
     for event in events:
-        event_id = str(event.event_id or uuid.uuid4())
+        event_id = str(event.event_id) if event.event_id else new_event_id()
         ids.append(event_id)
         key = ent.sidecar_key(event)
         previous = states.get(key) or bridge.storage.get(ent.SIDECAR, key)
@@ -53,7 +53,9 @@ def accept_events(bridge: Bridge, principal: Principal, events: list[SidecarEven
         alert = _alert(bridge, event, previous, now)
         if alert is not None:
             outbox.append(OutboxItem("alertmanager", key, alert))
-    bridge.accept("sidecar", [EntityWrite(ent.SIDECAR, k, s) for k, s in states.items()], outbox, len(events))
+    await bridge.accept(
+        "sidecar", [EntityWrite(ent.SIDECAR, k, s) for k, s in states.items()], outbox, len(events)
+    )
     return ids
 
 
@@ -84,13 +86,13 @@ def _alert(bridge: Bridge, event: SidecarEvent, previous: State | None, now: flo
 
 
 @router.post("/event", status_code=status.HTTP_202_ACCEPTED, summary="Accept one event")
-async def post_event(event: SidecarEvent, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
-    ids = accept_events(bridge, principal, [event])
-    return {"accepted": 1, "event_ids": ids}
+async def post_event(event: SidecarEvent, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
+    ids = await accept_events(bridge, principal, [event])
+    return answer({"accepted": 1, "event_ids": ids}, status.HTTP_202_ACCEPTED)
 
 
 @router.post("/events/batch", status_code=status.HTTP_202_ACCEPTED, summary="Accept a batch of events")
-async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     limit = bridge.settings.max_batch_events
     if len(batch.events) > limit:
         raise HTTPException(
@@ -103,13 +105,15 @@ async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: Principa
                 }
             ],
         )
-    ids = accept_events(bridge, principal, batch.events)
-    return {"accepted": len(ids), "event_ids": ids}
+    ids = await accept_events(bridge, principal, batch.events)
+    return answer({"accepted": len(ids), "event_ids": ids}, status.HTTP_202_ACCEPTED)
 
 
 @router.get("/health", summary="Sidecar-compatible health")
-async def sidecar_health(bridge: BridgeDep) -> dict[str, Any]:
-    return {
-        "status": "ok",
-        "spool": {"pending": bridge.storage.pending_total(), "max": bridge.settings.spool_max_events},
-    }
+async def sidecar_health(bridge: BridgeDep) -> JSONResponse:
+    return answer(
+        {
+            "status": "ok",
+            "spool": {"pending": bridge.storage.pending_total(), "max": bridge.settings.spool_max_events},
+        }
+    )
