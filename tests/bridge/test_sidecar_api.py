@@ -41,7 +41,7 @@ def test_events_to_prometheus_alertmanager_and_loki(
         f"{bridge.url}/v1/event", json=event("started", event_id=own_id), headers=bridge.headers(), timeout=5
     )
     assert started.status_code == 202
-    assert started.json() == {"accepted": 1, "event_ids": [own_id]}
+    assert started.json() == {"accepted": 1, "event_ids": [own_id], "duplicates": 0}
     batch = [
         event("progress", progress=0.5, trace_id="4bf92f3577b34da6a3ce929d0e0e4736"),
         event(
@@ -151,3 +151,45 @@ def test_batch_limits(stack: Stack, bridge_factory: BridgeFactory) -> None:
     assert len(set(response.json()["event_ids"])) == 1000
     wait_until(lambda: len(pushgateway.groups()) >= 1000, timeout=20, what="1000 sidecar groups pushed")
     assert bridge.own_metric("bridge_events_accepted_total", source="sidecar") == 1000
+
+
+def test_a_resent_batch_is_acknowledged_but_not_applied_twice_even_after_a_restart(
+    stack: Stack, pushgateway: Pushgateway, loki: LokiReceiver, bridge_factory: BridgeFactory, tmp_path: Any
+) -> None:
+    """The SDK resends a batch whose answer it lost; the bridge knows its event ids, also after a restart."""
+    data_dir = tmp_path / "bridge-data"
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url, data_dir=data_dir)
+    prometheus = stack.prometheus(targets=[pushgateway.url.split("://")[1]])
+    run = [
+        event("started", event_id=str(uuid.uuid4()), business_key="resent"),
+        event("finished", event_id=str(uuid.uuid4()), business_key="resent", duration_s=2),
+    ]
+
+    def send(events: list[dict[str, Any]]) -> dict[str, Any]:
+        response = requests.post(
+            f"{bridge.url}/v1/events/batch", json={"events": events}, headers=bridge.headers(), timeout=5
+        )
+        assert response.status_code == 202, response.text
+        return dict(response.json())
+
+    first = send(run)
+    assert (first["accepted"], first["duplicates"]) == (2, 0)
+    assert first["event_ids"] == [e["event_id"] for e in run]
+    again = send(run)
+    assert (again["accepted"], again["event_ids"], again["duplicates"]) == (2, first["event_ids"], 2)
+
+    port = int(bridge.url.rsplit(":", 1)[1])
+    bridge.process.stop()
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url, data_dir=data_dir, port=port)
+    assert send(run)["duplicates"] == 2
+    # An id repeated inside one batch counts once; a new event beside it is applied.
+    repeated = event("started", event_id=str(uuid.uuid4()), business_key="resent")
+    mixed = send([repeated, repeated])
+    assert mixed["duplicates"] == 1
+
+    sel = 'site="site1",app="wafer-app",entity_type="job",business_key="resent"'
+    prometheus.wait_for(f'sidecar_job_status{{{sel},status="running"}} == 1')
+    assert prometheus.value(f'sidecar_job_runs_total{{{sel},outcome="success"}}') == 1
+    wait_until(lambda: len(loki.event_ids()) >= 3, what="the three distinct events in Loki")
+    assert sorted(loki.event_ids()) == sorted([*first["event_ids"], repeated["event_id"]])
+    assert loki.duplicates() == {}

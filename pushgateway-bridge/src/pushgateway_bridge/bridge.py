@@ -92,7 +92,12 @@ class Bridge:
         self.storage.close()
 
     async def accept(
-        self, source: str, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem], events: int = 1
+        self,
+        source: str,
+        writes: Sequence[EntityWrite],
+        outbox: Sequence[OutboxItem],
+        events: int = 1,
+        seen: Sequence[str] = (),
     ) -> None:
         """Return once committed (group commit: the event loop serves other requests meanwhile).
         Raises SpoolFull (the route answers 503) or the storage's error."""
@@ -103,8 +108,9 @@ class Bridge:
             settler = self.settler = _Settler(asyncio.get_running_loop())
         committed = settler.loop.create_future()
         try:
-            self.storage.submit(writes, outbox, lambda error: settler.settle(committed, error))
+            self.storage.submit(writes, outbox, lambda error: settler.settle(committed, error), seen)
         except SpoolFull:
+            self.storage.release(seen)
             self.metrics.spool_full.set(1)
             self.metrics.rejected.labels("spool_full").inc()
             raise

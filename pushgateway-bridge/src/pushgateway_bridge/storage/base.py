@@ -44,14 +44,22 @@ class Storage(Protocol):
 
     def entities(self, kind: str) -> dict[str, State]: ...
 
+    def claim(self, event_ids: Sequence[str]) -> list[bool]:
+        """For each client event id: True if new (now taken), False if already seen (a resend)."""
+
+    def release(self, event_ids: Sequence[str]) -> None:
+        """Forget claimed ids whose submission was refused."""
+
     def submit(
         self,
         writes: Sequence[EntityWrite],
         outbox: Sequence[OutboxItem],
         done: Callable[[BaseException | None], None],
+        seen: Sequence[str] = (),
     ) -> None:
         """Queue writes and items to be committed together, or not at all; `done` is called with None once
-        they are durable, with the error otherwise. `get` sees the writes at once. Raises SpoolFull."""
+        they are durable, with the error otherwise. `get` sees the writes at once. Raises SpoolFull.
+        `seen`: claimed client event ids, stored with the writes."""
 
     def commit(self, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem]) -> None:
         """`submit`, then block until committed; raises SpoolFull or the storage error."""

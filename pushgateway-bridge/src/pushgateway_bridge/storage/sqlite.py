@@ -16,6 +16,10 @@ the writer, so reading the next batch never waits for a commit.
 
 Which groups still need a push is kept in memory: after a restart every group is pushed once, which also
 repairs a Pushgateway that lost data meanwhile.
+
+Client event ids (the sidecar API's event_id) are remembered for SEEN_WINDOW_SECONDS, at most SEEN_MAX of
+them, in memory and in the same transaction as the event's writes: a client that resends a batch whose
+answer it never got (the SDK does) is recognised, so no run is counted twice, also across a restart.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from pushgateway_bridge.domain.entities import State
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending, SpoolFull
 
 log = logging.getLogger("pushgateway_bridge.storage")
+SEEN_WINDOW_SECONDS = 3600.0
+SEEN_MAX = 1_000_000
 Ident = tuple[str, str]
 T = TypeVar("T")
 Done = Callable[[BaseException | None], None]
@@ -50,6 +56,7 @@ class _Submitted:
     job: Callable[[sqlite3.Connection], None] | None = None  # further SQL in the same transaction
     pending_delta: int = 0  # outbox rows the job removes
     job_error: Exception | None = None  # the job failed alone (rolled back to its savepoint)
+    seen: Sequence[str] = ()  # client event ids this submission claimed
 
 
 SCHEMA = """
@@ -70,6 +77,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     attempts INTEGER NOT NULL, created REAL NOT NULL, failed REAL NOT NULL, error TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen REAL NOT NULL);
 """
 
 
@@ -101,6 +109,11 @@ class SQLiteStorage:
                 self.updated[(kind, key)] = updated
                 self.version[(kind, key)] = 1
         (self.pending,) = self.db.execute("SELECT count(*) FROM outbox").fetchone()
+        self.db.execute("DELETE FROM seen_events WHERE seen < ?", (time.time() - SEEN_WINDOW_SECONDS,))
+        self.seen: dict[str, float] = dict(
+            self.db.execute("SELECT event_id, seen FROM seen_events ORDER BY seen")
+        )
+        self.last_seen_prune = time.time()
         self.queued_outbox = 0  # outbox items submitted, not yet committed (they count against the spool)
         self.staged: dict[Ident, tuple[State | None, int]] = {}  # uncommitted writes: (state, seq)
         self.queue: list[_Submitted] = []
@@ -124,13 +137,49 @@ class SQLiteStorage:
         with self.mem:
             return {key: state for (k, key), state in self.cache.items() if k == kind}
 
-    def submit(self, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem], done: Done) -> None:
-        """Queue writes for the next group commit; `done(None)` is called (from the writer thread) once
-        they are committed, `done(error)` if they never will be. Raises SpoolFull at once."""
-        with self.mem:
-            self._submit_locked(writes, outbox, done)
+    # --- client event ids ---------------------------------------------------------------------------
 
-    def _submit_locked(self, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem], done: Done) -> None:
+    def claim(self, event_ids: Sequence[str]) -> list[bool]:
+        """For each id: True if it is new (and now taken), False if it was seen before (a resend)."""
+        now = time.time()
+        fresh = []
+        with self.mem:
+            for event_id in event_ids:
+                if event_id in self.seen:
+                    fresh.append(False)
+                else:
+                    self.seen[event_id] = now
+                    fresh.append(True)
+            while len(self.seen) > SEEN_MAX:
+                del self.seen[next(iter(self.seen))]  # the oldest: dicts keep insertion order
+        return fresh
+
+    def release(self, event_ids: Sequence[str]) -> None:
+        """Forget ids claimed for a submission that was refused (SpoolFull) or failed."""
+        with self.mem:
+            for event_id in event_ids:
+                self.seen.pop(event_id, None)
+
+    def submit(
+        self,
+        writes: Sequence[EntityWrite],
+        outbox: Sequence[OutboxItem],
+        done: Done,
+        seen: Sequence[str] = (),
+    ) -> None:
+        """Queue writes for the next group commit; `done(None)` is called (from the writer thread) once
+        they are committed, `done(error)` if they never will be. Raises SpoolFull at once. `seen`: claimed
+        client event ids, stored with the writes."""
+        with self.mem:
+            self._submit_locked(writes, outbox, done, seen)
+
+    def _submit_locked(
+        self,
+        writes: Sequence[EntityWrite],
+        outbox: Sequence[OutboxItem],
+        done: Done,
+        seen: Sequence[str] = (),
+    ) -> None:
         if self.closing:
             raise sqlite3.ProgrammingError("storage is closed")
         queued = self.pending + self.queued_outbox
@@ -140,7 +189,7 @@ class SQLiteStorage:
         for write in writes:
             self.staged[(write.kind, write.key)] = (write.state, self.seq)
         self.queued_outbox += len(outbox)
-        self.queue.append(_Submitted(writes, outbox, time.time(), self.seq, done))
+        self.queue.append(_Submitted(writes, outbox, time.time(), self.seq, done, seen=seen))
         if len(self.queue) == 1:
             self.has_work.notify()
 
@@ -183,6 +232,9 @@ class SQLiteStorage:
                     self.queue = []
                     self.staged.clear()
                     self.queued_outbox = 0
+                    for item in batch:
+                        for event_id in item.seen:
+                            self.seen.pop(event_id, None)
             for item in batch:
                 try:
                     item.done(error or item.job_error)
@@ -221,6 +273,18 @@ class SQLiteStorage:
             for item in batch:
                 if item.job is not None:
                     self._run_job(item)
+            seen = [(event_id, item.now) for item in batch for event_id in item.seen]
+            for ids in _chunks(seen, self.max_params // 2):
+                self.db.execute(
+                    "INSERT OR IGNORE INTO seen_events (event_id, seen) VALUES "  # noqa: S608 (placeholders)
+                    + _placeholders("(?, ?)", len(ids)),
+                    [value for row in ids for value in row],
+                )
+            if seen and seen[-1][1] - self.last_seen_prune > 60:
+                self.db.execute(
+                    "DELETE FROM seen_events WHERE seen < ?", (seen[-1][1] - SEEN_WINDOW_SECONDS,)
+                )
+                self.last_seen_prune = seen[-1][1]
             for items in _chunks(rows, self.max_params // 5):
                 self.db.execute(
                     "INSERT INTO outbox (downstream, key, payload, next_attempt, created) VALUES "  # noqa: S608

@@ -21,42 +21,63 @@ from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 router = APIRouter(prefix="/v1", tags=["sidecar"])
 
 
-async def accept_events(bridge: Bridge, principal: Principal, events: list[SidecarEvent]) -> list[str]:
+async def accept_events(
+    bridge: Bridge, principal: Principal, events: list[SidecarEvent]
+) -> tuple[list[str], int]:
+    """Commit the events; returns every event's id and how many were resends of events already accepted
+    (a client retrying a batch whose answer it lost): those are acknowledged again and not applied twice."""
     for event in events:
         principal.require_service(event.app.name, "app")
     now = time.time()
     states: dict[str, State] = {}
     outbox: list[OutboxItem] = []
-    ids: list[str] = []
-    for event in events:
-        event_id = str(event.event_id) if event.event_id else new_event_id()
-        ids.append(event_id)
-        key = ent.sidecar_key(event)
-        previous = states.get(key) or bridge.storage.get(ent.SIDECAR, key)
-        states[key] = ent.sidecar_event(previous, event, now)
-        fields = event.model_dump(mode="json", exclude={"event_id", "timestamp"}, exclude_none=True)
-        at = event.timestamp.timestamp() if event.timestamp else None
-        level = "error" if event.kind is EventKind.failed else "info"
-        outbox.append(
-            log_item(
-                "sidecar",
-                event.kind.value,
-                event.app.name,
-                key,
-                now,
-                fields,
-                level=level,
-                at=at,
-                event_id=event_id,
+    ids = [str(event.event_id) if event.event_id else "" for event in events]
+    client_ids = list(dict.fromkeys(event_id for event_id in ids if event_id))  # once each, in order
+    fresh = dict(zip(client_ids, bridge.storage.claim(client_ids), strict=True)) if client_ids else {}
+    claimed = [event_id for event_id, new in fresh.items() if new]
+    duplicates = 0
+    try:
+        for index, event in enumerate(events):
+            event_id = ids[index]
+            if event_id and not fresh.pop(event_id, False):
+                duplicates += 1  # seen before, or twice in this batch
+                continue
+            if not event_id:
+                event_id = ids[index] = new_event_id()
+            key = ent.sidecar_key(event)
+            previous = states.get(key) or bridge.storage.get(ent.SIDECAR, key)
+            states[key] = ent.sidecar_event(previous, event, now)
+            fields = event.model_dump(mode="json", exclude={"event_id", "timestamp"}, exclude_none=True)
+            at = event.timestamp.timestamp() if event.timestamp else None
+            level = "error" if event.kind is EventKind.failed else "info"
+            outbox.append(
+                log_item(
+                    "sidecar",
+                    event.kind.value,
+                    event.app.name,
+                    key,
+                    now,
+                    fields,
+                    level=level,
+                    at=at,
+                    event_id=event_id,
+                )
             )
-        )
-        alert = _alert(bridge, event, previous, now)
-        if alert is not None:
-            outbox.append(OutboxItem("alertmanager", key, alert))
+            alert = _alert(bridge, event, previous, now)
+            if alert is not None:
+                outbox.append(OutboxItem("alertmanager", key, alert))
+    except BaseException:
+        bridge.storage.release(claimed)  # nothing was submitted: a resend must be applied
+        raise
+    # Once submitted, the storage releases the ids itself if the commit is refused or fails.
     await bridge.accept(
-        "sidecar", [EntityWrite(ent.SIDECAR, k, s) for k, s in states.items()], outbox, len(events)
+        "sidecar",
+        [EntityWrite(ent.SIDECAR, k, s) for k, s in states.items()],
+        outbox,
+        len(events) - duplicates,
+        claimed,
     )
-    return ids
+    return ids, duplicates
 
 
 def _alert(bridge: Bridge, event: SidecarEvent, previous: State | None, now: float) -> dict[str, Any] | None:
@@ -87,8 +108,8 @@ def _alert(bridge: Bridge, event: SidecarEvent, previous: State | None, now: flo
 
 @router.post("/event", status_code=status.HTTP_202_ACCEPTED, summary="Accept one event")
 async def post_event(event: SidecarEvent, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
-    ids = await accept_events(bridge, principal, [event])
-    return answer({"accepted": 1, "event_ids": ids}, status.HTTP_202_ACCEPTED)
+    ids, duplicates = await accept_events(bridge, principal, [event])
+    return answer({"accepted": 1, "event_ids": ids, "duplicates": duplicates}, status.HTTP_202_ACCEPTED)
 
 
 @router.post("/events/batch", status_code=status.HTTP_202_ACCEPTED, summary="Accept a batch of events")
@@ -105,8 +126,10 @@ async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: Principa
                 }
             ],
         )
-    ids = await accept_events(bridge, principal, batch.events)
-    return answer({"accepted": len(ids), "event_ids": ids}, status.HTTP_202_ACCEPTED)
+    ids, duplicates = await accept_events(bridge, principal, batch.events)
+    return answer(
+        {"accepted": len(ids), "event_ids": ids, "duplicates": duplicates}, status.HTTP_202_ACCEPTED
+    )
 
 
 @router.get("/health", summary="Sidecar-compatible health")
