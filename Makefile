@@ -58,8 +58,10 @@ rules: venv
 rules-check: venv
 	$(PY) -m generator --check
 
+# wrk drives the bridge benchmark: apt-get install wrk.
 bench: setup
 	$(PY) bench/exporter_bench.py
+	$(PY) bench/bridge_bench.py
 
 # The exporter's expected output on its fixture trees, after an intended change.
 exporter-golden: venv
