@@ -58,8 +58,9 @@ rules: venv
 rules-check: venv
 	$(PY) -m generator --check
 
-# wrk drives the bridge benchmark: apt-get install wrk.
+# wrk (Debian package) drives the bridge benchmark from a separate process.
 bench: setup
+	@scripts/install-system-packages.sh wrk
 	$(PY) bench/exporter_bench.py
 	$(PY) bench/bridge_bench.py
 

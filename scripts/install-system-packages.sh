@@ -16,6 +16,10 @@ command -v make >/dev/null || packages+=(make)
 command -v docker-compose >/dev/null || packages+=(docker-compose)
 # The seeds' Node.js/TypeScript clients run as written against the bridge in the tests.
 command -v npm >/dev/null || packages+=(npm)
+# Extra tools a target needs (`make bench` passes wrk): package and command share the name.
+for extra in "$@"; do
+    command -v "$extra" >/dev/null || packages+=("$extra")
+done
 
 if [ ${#packages[@]} -eq 0 ]; then
     exit 0
