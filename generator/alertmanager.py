@@ -14,7 +14,7 @@ from generator.source import MuteInterval, Receiver, Source
 TITLE = '{{ template "bundle.title" . }}'
 
 
-def _receiver(receiver: Receiver, bridge_url: str) -> dict[str, Any]:
+def _receiver(receiver: Receiver, bridge_url: str, bridge_key_file: str | None) -> dict[str, Any]:
     built: dict[str, Any] = {"name": receiver.name}
     if receiver.email:
         built["email_configs"] = [
@@ -37,11 +37,15 @@ def _receiver(receiver: Receiver, bridge_url: str) -> dict[str, Any]:
             }
         ]
     webhooks: list[dict[str, Any]] = []
+    hook: dict[str, Any]
     for relay, target in (("teams", receiver.teams), ("sms", receiver.sms)):
         if target:
-            webhooks.append({"url": f"{bridge_url}/notify/{relay}/{target.target}", "send_resolved": True})
+            hook = {"url": f"{bridge_url}/notify/{relay}/{target.target}", "send_resolved": True}
+            if bridge_key_file:  # the bridge takes its API keys as Bearer tokens too
+                hook["http_config"] = {"authorization": {"credentials_file": bridge_key_file}}
+            webhooks.append(hook)
     if receiver.webhook:
-        hook: dict[str, Any] = {"url": receiver.webhook.url, "send_resolved": True}
+        hook = {"url": receiver.webhook.url, "send_resolved": True}
         if receiver.webhook.credentials_file:
             hook["http_config"] = {"authorization": {"credentials_file": receiver.webhook.credentials_file}}
         webhooks.append(hook)
@@ -99,7 +103,9 @@ def render(source: Source) -> dict[str, Any]:
             }
             for rule in am.inhibit
         ],
-        "receivers": [_receiver(receiver, source.bridge_url) for receiver in am.receivers],
+        "receivers": [
+            _receiver(receiver, source.bridge_url, source.bridge_api_key_file) for receiver in am.receivers
+        ],
     }
     if am.mute_time_intervals:
         config["time_intervals"] = [_interval(interval) for interval in am.mute_time_intervals]

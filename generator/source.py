@@ -311,6 +311,7 @@ class AlertmanagerSource(Strict):
 class Source(Strict):
     runbook_base_url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     bridge_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+$")]
+    bridge_api_key_file: str | None = None
     hosts: Hosts
     schedulers: Schedulers
     services: Services

@@ -126,12 +126,16 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
     }
 
 
-def alertmanager_config(bridge_url: str) -> Path:
-    """Alertmanager's config rendered from monitoring.yml, with the Teams and SMS relays at this run's bridge.
-
-    The committed alertmanager/alertmanager.yml points at the bridge by its docker-compose name.
+def alertmanager_config(bridge_url: str, demo_key: str) -> Path:
+    """Alertmanager's config rendered from monitoring.yml, with the Teams and SMS relays at this run's bridge
+    (authenticated with the demo key). The committed alertmanager/alertmanager.yml points at the bridge by
+    its docker-compose name.
     """
-    source = load_source(ROOT / "monitoring.yml").model_copy(update={"bridge_url": bridge_url})
+    key_file = RUN_DIR / "bridge_api_key"
+    key_file.write_text(demo_key)
+    key_file.chmod(0o600)
+    update = {"bridge_url": bridge_url, "bridge_api_key_file": str(key_file)}
+    source = load_source(ROOT / "monitoring.yml").model_copy(update=update)
     config = render_alertmanager(source)
     config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
     path = RUN_DIR / "alertmanager.yml"
@@ -187,7 +191,7 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
             "alertmanager",
             [
                 executable("prometheus-alertmanager", debian),
-                f"--config.file={alertmanager_config(url['bridge'])}",
+                f"--config.file={alertmanager_config(url['bridge'], demo_key)}",
                 f"--storage.path={data['alertmanager']}",
                 f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
                 "--cluster.listen-address=",

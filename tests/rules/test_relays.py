@@ -1,0 +1,82 @@
+"""Teams and SMS, which Alertmanager 0.25 cannot send: the rendered routes send them as webhooks to the
+bridge's relays, authenticated with the bridge key file; the bridge turns them into a Teams Workflows card
+and Twilio-shaped SMS requests. All real processes; Teams and Twilio are local recorders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import yaml
+from bridge.conftest import ADMIN_KEY, BridgeFactory, default_config
+
+from generator.alertmanager import render as render_alertmanager
+from generator.source import load_source
+from receivers import http_recorder
+from stack import Pushgateway, Stack, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_critical_settlements_alert_reaches_teams_and_sms_through_the_bridge(
+    stack: Stack, pushgateway: Pushgateway, bridge_factory: BridgeFactory, tmp_path: Path
+) -> None:
+    with http_recorder() as external:
+        token = tmp_path / "twilio_token"
+        token.write_text("twilio-secret\n")
+        config = {
+            **default_config(),
+            "notify": {
+                "teams": {"ops": {"url": {"value": f"{external.url}/teams"}}},
+                "sms": {
+                    "oncall": {
+                        "base_url": external.url,
+                        "account_sid": "AC42",
+                        "auth_token": {"file": str(token)},
+                        "from_number": "+15550100",
+                        "to": ["+15550199"],
+                    }
+                },
+            },
+        }
+        bridge = bridge_factory(pushgateway.url, config=config)
+        key_file = tmp_path / "bridge_api_key"
+        key_file.write_text(ADMIN_KEY)
+        source = yaml.safe_load((ROOT / "monitoring.yml").read_text())
+        source.update(bridge_url=bridge.url, bridge_api_key_file=str(key_file))
+        source["alertmanager"].update(group_wait="1s", group_interval="1s")
+        path = tmp_path / "monitoring.yml"
+        path.write_text(yaml.safe_dump(source, sort_keys=False))
+        am_config = render_alertmanager(load_source(path))
+        am_config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
+        alertmanager = stack.alertmanager(am_config)
+
+        # Routed by the committed routes: critical -> oncall-sms (continue), team=settlements -> ops-teams.
+        alertmanager.post_alerts(
+            [
+                {
+                    "labels": {
+                        "alertname": "SchedulerDeadlineMissed",
+                        "severity": "critical",
+                        "team": "settlements",
+                        "scheduler_id": "my-service-eod-process",
+                    },
+                    "annotations": {"summary": "EOD missed its 19:00 deadline", "description": "not done"},
+                }
+            ]
+        )
+        teams = wait_until(lambda: external.posted_to("/teams"), timeout=20, what="the Teams card")
+        card = teams[0].json()
+        assert card["type"] == "message"
+        content = card["attachments"][0]["content"]
+        assert content["type"] == "AdaptiveCard"
+        assert "SchedulerDeadlineMissed" in json.dumps(content)
+
+        sms = wait_until(
+            lambda: external.posted_to("/2010-04-01/Accounts/AC42/Messages.json"), timeout=20, what="the SMS"
+        )
+        form = parse_qs(sms[0].body.decode())
+        assert form["To"] == ["+15550199"] and form["From"] == ["+15550100"]
+        assert "EOD missed its 19:00 deadline" in form["Body"][0]
+        assert sms[0].headers["Authorization"].startswith("Basic ")
