@@ -36,6 +36,19 @@ class Scope:
         present = [m for m in (self.matchers, *extra) if m]
         return "{" + ", ".join(present) + "}" if present else ""
 
+    def alert(self, source: Source, name: str, expr: str, summary: str, description: str) -> Rule:
+        """An alert on these schedulers, firing at once, with their registration joined in."""
+        return alert(
+            source,
+            name,
+            joined(_indent(expr)),
+            for_="0s",
+            severity=self.severity,
+            labels=self.labels,
+            summary=summary,
+            description=description,
+        )
+
 
 def scopes(source: Source) -> Iterator[Scope]:
     schedulers = source.schedulers
@@ -69,51 +82,35 @@ def _indent(expr: str) -> str:
     return "\n".join("  " + line for line in expr.splitlines())
 
 
+WHO = "{{ $labels.scheduler_id }}"
+ALIVE = '__name__=~"scheduler_last_heartbeat_timestamp_seconds|scheduler_last_run_start_timestamp_seconds"'
+
+
 def _always(source: Source, scope: Scope) -> list[Rule]:
+    """For every scheduler: a running job that went silent, and failed runs."""
     schedulers = source.schedulers
     lost_after = seconds(schedulers.heartbeat_interval) * schedulers.missed_heartbeats
-    alive = (
-        '__name__=~"scheduler_last_heartbeat_timestamp_seconds|scheduler_last_run_start_timestamp_seconds"'
-    )
     failures = scope.failures_before_alert
     return [
-        alert(
+        scope.alert(
             source,
             "SchedulerHeartbeatMissing",
-            joined(
-                _indent(
-                    f"time() - max by (scheduler_id) ({scope.sel(alive)}) > {lost_after}\n"
-                    f"and on (scheduler_id) scheduler_status{scope.sel(RUNNING)} == 1"
-                )
-            ),
-            for_="0s",
-            severity=scope.severity,
-            labels=scope.labels,
-            summary="Scheduler {{ $labels.scheduler_id }} stopped sending heartbeats",
-            description="{{ $labels.scheduler_id }} is running but sent no heartbeat for "
+            f"time() - max by (scheduler_id) ({scope.sel(ALIVE)}) > {lost_after}\n"
+            f"and on (scheduler_id) scheduler_status{scope.sel(RUNNING)} == 1",
+            summary=f"Scheduler {WHO} stopped sending heartbeats",
+            description=f"{WHO} is running but sent no heartbeat for "
             "{{ $value | humanizeDuration }} (expected every "
             f"{schedulers.heartbeat_interval}; lost after {schedulers.missed_heartbeats} missed).",
         ),
-        alert(
+        scope.alert(
             source,
             "SchedulerRunFailed",
-            joined(_indent(f"scheduler_consecutive_failures{scope.sel()} >= {failures}")),
-            for_="0s",
-            severity=scope.severity,
-            labels=scope.labels,
-            summary="Scheduler {{ $labels.scheduler_id }} failed"
-            + ("" if failures == 1 else f" {failures} runs in a row"),
-            description="{{ $labels.scheduler_id }} ({{ $labels.job_name }}) failed its last "
+            f"scheduler_consecutive_failures{scope.sel()} >= {failures}",
+            summary=f"Scheduler {WHO} failed" + ("" if failures == 1 else f" {failures} runs in a row"),
+            description=f"{WHO} ({{{{ $labels.job_name }}}}) failed its last "
             "{{ $value }} run(s); the bridge's events in Loki hold the error message.",
         ),
     ]
-
-
-def _clock(cron: Cron, tz_metric: str) -> tuple[str, int, str]:
-    """(seconds since local midnight, scheduled start in seconds of day, run-day filter)."""
-    hour, minute = cron.daily_time() or (0, 0)
-    local_now = f"(time() + {tz_metric})"
-    return f"({local_now} % 86400)", hour * 3600 + minute * 60, days_filter(local_now, cron.weekdays)
 
 
 def _since_window(metric: str, scope: Scope, expectation: Expectation, sod: str, start: int) -> str:
@@ -124,171 +121,150 @@ def _since_window(metric: str, scope: Scope, expectation: Expectation, sod: str,
     return expr
 
 
-def _scheduled(source: Source, scope: Scope) -> list[Rule]:
-    expectation = scope.expectation
-    if expectation is None:
-        return []
-    rules: list[Rule] = []
-    cron = expectation.cron()
+def _on_the_local_clock(source: Source, scope: Scope, expectation: Expectation, cron: Cron) -> list[Rule]:
+    """A job that runs once a day: late start and missed deadline by the local time in its zone."""
+    hour, minute = cron.daily_time() or (0, 0)
+    start = hour * 3600 + minute * 60
+    local_now = f'(time() + {OFFSET_METRIC}{{timezone="{expectation.timezone}"}})'
+    sod = f"({local_now} % 86400)"  # seconds since local midnight
+    days = days_filter(local_now, cron.weekdays)
+
+    def past(moment: int, window: str) -> str:
+        return f"(\n{_indent(window)}\n)\nand on () ({sod} >= {moment})\nand on () ({days})"
+
+    not_started = _since_window("scheduler_last_run_start_timestamp_seconds", scope, expectation, sod, start)
+    rules = [
+        scope.alert(
+            source,
+            "SchedulerStartLate",
+            past(start + seconds(expectation.start_grace), not_started),
+            summary=f"Scheduler {WHO} has not started",
+            description=f"{WHO} should start at {expectation.schedule} ({expectation.timezone}) "
+            f"and has not started within {expectation.start_grace}.",
+        )
+    ]
+    if expectation.deadline:
+        deadline_hour, deadline_minute = (int(part) for part in expectation.deadline.split(":"))
+        no_success = _since_window("scheduler_last_success_timestamp_seconds", scope, expectation, sod, start)
+        rules.append(
+            scope.alert(
+                source,
+                "SchedulerDeadlineMissed",
+                past(deadline_hour * 3600 + deadline_minute * 60, no_success),
+                summary=f"Scheduler {WHO} missed its {expectation.deadline} deadline",
+                description=f"{WHO} had not succeeded by {expectation.deadline} "
+                f"({expectation.timezone}) today, whether it failed, is still running or never ran.",
+            )
+        )
+    return rules
+
+
+def _by_the_gaps(source: Source, scope: Scope, expectation: Expectation, cron: Cron) -> list[Rule]:
+    """Any schedule: judged by the longest and shortest gap between its runs."""
+    shortest, longest = cron.gaps()
     start_grace = seconds(expectation.start_grace)
-    run_grace = seconds(expectation.run_grace)
-    max_runtime = seconds(expectation.max_runtime) if expectation.max_runtime else None
-    who = "{{ $labels.scheduler_id }}"
-    if cron is not None:
-        shortest, longest = cron.gaps()
-        if cron.daily_time() is not None:
-            tz_metric = f'{OFFSET_METRIC}{{timezone="{expectation.timezone}"}}'
-            sod, start, days = _clock(cron, tz_metric)
-            late = _since_window("scheduler_last_run_start_timestamp_seconds", scope, expectation, sod, start)
-            rules.append(
-                alert(
-                    source,
-                    "SchedulerStartLate",
-                    joined(
-                        _indent(
-                            f"(\n{_indent(late)}\n)\nand on () ({sod} >= {start + start_grace})\n"
-                            f"and on () ({days})"
-                        )
-                    ),
-                    for_="0s",
-                    summary=f"Scheduler {who} has not started",
-                    description=f"{who} should start at {expectation.schedule} ({expectation.timezone}) "
-                    f"and has not started within {expectation.start_grace}.",
-                    severity=scope.severity,
-                    labels=scope.labels,
-                )
-            )
-            if expectation.deadline:
-                hour, minute = (int(part) for part in expectation.deadline.split(":"))
-                missed = _since_window(
-                    "scheduler_last_success_timestamp_seconds", scope, expectation, sod, start
-                )
-                rules.append(
-                    alert(
-                        source,
-                        "SchedulerDeadlineMissed",
-                        joined(
-                            _indent(
-                                f"(\n{_indent(missed)}\n)\nand on () ({sod} >= {hour * 3600 + minute * 60})\n"
-                                f"and on () ({days})"
-                            )
-                        ),
-                        for_="0s",
-                        summary=f"Scheduler {who} missed its {expectation.deadline} deadline",
-                        description=f"{who} had not succeeded by {expectation.deadline} "
-                        f"({expectation.timezone}) today, whether it failed, is still running or never ran.",
-                        severity=scope.severity,
-                        labels=scope.labels,
-                    )
-                )
-        else:
-            rules.append(
-                alert(
-                    source,
-                    "SchedulerStartLate",
-                    joined(
-                        _indent(
-                            f"time() - scheduler_last_run_start_timestamp_seconds{scope.sel()}"
-                            f" > {longest + start_grace}"
-                        )
-                    ),
-                    for_="0s",
-                    summary=f"Scheduler {who} has not started",
-                    description=f"{who} last started {{{{ $value | humanizeDuration }}}} ago; its schedule "
-                    f"{expectation.schedule} runs at least every {duration(longest)} "
-                    f"(plus {expectation.start_grace} grace).",
-                    severity=scope.severity,
-                    labels=scope.labels,
-                )
-            )
-        overdue = longest + start_grace + (max_runtime or 0) + run_grace
+    max_runtime = seconds(expectation.max_runtime) if expectation.max_runtime else 0
+    rules = []
+    if cron.daily_time() is None:  # once-a-day jobs get the local-clock version instead
         rules.append(
-            alert(
+            scope.alert(
                 source,
-                "SchedulerRunOverdue",
-                joined(
-                    _indent(f"time() - scheduler_last_success_timestamp_seconds{scope.sel()} > {overdue}")
-                ),
-                for_="0s",
-                summary=f"Scheduler {who} has not succeeded for too long",
-                description=f"{who} last succeeded {{{{ $value | humanizeDuration }}}} ago; by its schedule "
-                f"{expectation.schedule} ({expectation.timezone}) a run should succeed every "
-                f"{duration(longest)}.",
-                severity=scope.severity,
-                labels=scope.labels,
+                "SchedulerStartLate",
+                f"time() - scheduler_last_run_start_timestamp_seconds{scope.sel()} > {longest + start_grace}",
+                summary=f"Scheduler {WHO} has not started",
+                description=f"{WHO} last started {{{{ $value | humanizeDuration }}}} ago; its schedule "
+                f"{expectation.schedule} runs at least every {duration(longest)} "
+                f"(plus {expectation.start_grace} grace).",
             )
         )
-        window = duration(max(shortest // 2, 60))
+    overdue = longest + start_grace + max_runtime + seconds(expectation.run_grace)
+    window = duration(max(shortest // 2, 60))
+    rules += [
+        scope.alert(
+            source,
+            "SchedulerRunOverdue",
+            f"time() - scheduler_last_success_timestamp_seconds{scope.sel()} > {overdue}",
+            summary=f"Scheduler {WHO} has not succeeded for too long",
+            description=f"{WHO} last succeeded {{{{ $value | humanizeDuration }}}} ago; by its schedule "
+            f"{expectation.schedule} ({expectation.timezone}) a run should succeed every "
+            f"{duration(longest)}.",
+        ),
+        scope.alert(
+            source,
+            "SchedulerRunsTooOften",
+            f"changes(scheduler_last_run_start_timestamp_seconds{scope.sel()}[{window}]) > 1",
+            summary=f"Scheduler {WHO} runs more often than scheduled",
+            description=f"{WHO} started {{{{ $value }}}} runs within {window}; its schedule "
+            f"{expectation.schedule} runs at most every {duration(shortest)}.",
+        ),
+    ]
+    return rules
+
+
+def _runtime(source: Source, scope: Scope, expectation: Expectation) -> list[Rule]:
+    """Runs that take too long, or finish suspiciously fast."""
+    rules = []
+    if expectation.max_runtime:
+        limit = seconds(expectation.max_runtime) + seconds(expectation.run_grace)
         rules.append(
-            alert(
-                source,
-                "SchedulerRunsTooOften",
-                joined(
-                    _indent(f"changes(scheduler_last_run_start_timestamp_seconds{scope.sel()}[{window}]) > 1")
-                ),
-                for_="0s",
-                summary=f"Scheduler {who} runs more often than scheduled",
-                description=f"{who} started {{{{ $value }}}} runs within {window}; its schedule "
-                f"{expectation.schedule} runs at most every {duration(shortest)}.",
-                severity=scope.severity,
-                labels=scope.labels,
-            )
-        )
-    if max_runtime is not None:
-        rules.append(
-            alert(
+            scope.alert(
                 source,
                 "SchedulerRunTooSlow",
-                joined(
-                    _indent(
-                        f"time() - scheduler_last_run_start_timestamp_seconds{scope.sel()}"
-                        f" > {max_runtime + run_grace}\n"
-                        f"and on (scheduler_id) scheduler_status{scope.sel(RUNNING)} == 1"
-                    )
-                ),
-                for_="0s",
-                summary=f"Scheduler {who} runs too long",
-                description=f"{who} has been running for {{{{ $value | humanizeDuration }}}}, longer than "
+                f"time() - scheduler_last_run_start_timestamp_seconds{scope.sel()} > {limit}\n"
+                f"and on (scheduler_id) scheduler_status{scope.sel(RUNNING)} == 1",
+                summary=f"Scheduler {WHO} runs too long",
+                description=f"{WHO} has been running for {{{{ $value | humanizeDuration }}}}, longer than "
                 f"its {expectation.max_runtime} (plus {expectation.run_grace} grace).",
-                severity=scope.severity,
-                labels=scope.labels,
             )
         )
     if expectation.min_runtime:
         rules.append(
-            alert(
+            scope.alert(
                 source,
                 "SchedulerRunTooFast",
-                joined(
-                    _indent(
-                        f"scheduler_last_run_duration_seconds{scope.sel()}"
-                        f" < {seconds(expectation.min_runtime)}\n"
-                        f"and on (scheduler_id) scheduler_status{scope.sel(COMPLETED)} == 1"
-                    )
-                ),
-                for_="0s",
-                summary=f"Scheduler {who} finished suspiciously fast",
-                description=f"{who} completed in {{{{ $value | humanizeDuration }}}}, under its minimum of "
+                f"scheduler_last_run_duration_seconds{scope.sel()} < {seconds(expectation.min_runtime)}\n"
+                f"and on (scheduler_id) scheduler_status{scope.sel(COMPLETED)} == 1",
+                summary=f"Scheduler {WHO} finished suspiciously fast",
+                description=f"{WHO} completed in {{{{ $value | humanizeDuration }}}}, under its minimum of "
                 f"{expectation.min_runtime}: it may have done nothing.",
-                severity=scope.severity,
-                labels=scope.labels,
             )
         )
+    return rules
+
+
+def _never_reported(source: Source, scope: Scope, expectation: Expectation, cron: Cron | None) -> Rule:
+    """An exact scheduler id named in monitoring.yml that never registered."""
+    if cron is not None:
+        never = cron.gaps()[1] + seconds(expectation.start_grace)
+    else:
+        never = seconds(source.schedulers.heartbeat_interval)
+    return alert(
+        source,
+        "SchedulerNeverReported",
+        f'absent(scheduler_info{{scheduler_id="{expectation.scheduler_id}"}})',
+        for_=duration(never),
+        severity=scope.severity,
+        labels=scope.labels,
+        summary=f"Scheduler {expectation.scheduler_id} never registered",
+        description=f"{expectation.scheduler_id} is expected by monitoring.yml but has not "
+        f"registered with the bridge for {duration(never)}.",
+    )
+
+
+def _expected(source: Source, scope: Scope) -> list[Rule]:
+    """The job semantics of the scope's expectation, in the order the rule file lists them."""
+    expectation = scope.expectation
+    if expectation is None:
+        return []
+    cron = expectation.cron()
+    rules: list[Rule] = []
+    if cron is not None:
+        if cron.daily_time() is not None:
+            rules += _on_the_local_clock(source, scope, expectation, cron)
+        rules += _by_the_gaps(source, scope, expectation, cron)
+    rules += _runtime(source, scope, expectation)
     if not expectation.is_glob:
-        never = (longest + start_grace) if cron is not None else seconds(source.schedulers.heartbeat_interval)
-        rules.append(
-            alert(
-                source,
-                "SchedulerNeverReported",
-                f'absent(scheduler_info{{scheduler_id="{expectation.scheduler_id}"}})',
-                for_=duration(never),
-                summary=f"Scheduler {expectation.scheduler_id} never registered",
-                description=f"{expectation.scheduler_id} is expected by monitoring.yml but has not "
-                f"registered with the bridge for {duration(never)}.",
-                severity=scope.severity,
-                labels=scope.labels,
-            )
-        )
+        rules.append(_never_reported(source, scope, expectation, cron))
     return rules
 
 
@@ -296,7 +272,7 @@ def rule_file(source: Source) -> dict[str, Any]:
     zones = sorted({e.timezone for e in source.schedulers.expectations if e.schedule})
     alerts: list[Rule] = []
     for scope in scopes(source):
-        alerts += _always(source, scope) + _scheduled(source, scope)
+        alerts += _always(source, scope) + _expected(source, scope)
     groups = [group("scheduler.alerts", alerts)]
     if zones:
         offsets = [record(OFFSET_METRIC, offset_expression(zone), {"timezone": zone}) for zone in zones]
