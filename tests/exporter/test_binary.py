@@ -85,6 +85,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
             "--collector.filesystem.fs-types-exclude: not a valid regular expression",
         ),
         (["--log.level=loud"], "argument --log.level: invalid choice: 'loud'"),
+        (
+            ["--collector.filesystem.mount-timeout=5"],
+            "--collector.filesystem.mount-timeout: '5' is not a duration like 5s, 500ms or 1m",
+        ),
         (["--web.telemetry-path=metrics"], "--web.telemetry-path: 'metrics' must start with /"),
         (["--config.file=/nonexistent/config.yml"], "--config.file: cannot read /nonexistent/config.yml"),
         (["--web.config.file=/nonexistent/web.yml"], "--web.config.file: cannot read /nonexistent/web.yml"),
@@ -112,6 +116,10 @@ def test_bad_flags_exit_2_with_one_clear_line(args: list[str], message: str) -> 
         ),
         ("collectors:\n  netdev: {device_exclude: '['}\n", "collectors.netdev.device_exclude: not a valid"),
         ("web: {listen_address: 1}\n", "web.listen_address: expected str, got int"),
+        (
+            "collectors:\n  filesystem: {mount_timeout: soon}\n",
+            "collectors.filesystem.mount_timeout: 'soon' is not a duration",
+        ),
         ("{{{\n", "is not valid YAML"),
     ],
 )

@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,6 +105,50 @@ def test_filesystem_reports_root_and_applies_default_excludes(tmp_path: Path) ->
     usb = {"device": "/dev/sdb1", "fstype": "vfat", "mountpoint": "/media/usb stick"}
     assert registry.get_sample_value("node_filesystem_device_error", usb) == 1
     assert registry.get_sample_value("node_scrape_collector_success", {"collector": "filesystem"}) == 1
+
+
+def test_a_stuck_nfs_mount_is_an_error_and_skipped_until_it_answers(tmp_path: Path) -> None:
+    """A dead NFS server blocks statvfs; the scrape must not wait on it (node_exporter's mount-timeout)."""
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "mounts").write_text(
+        "/dev/root / ext4 rw 0 0\nfiler:/export /mnt/nfs nfs4 rw 0 0\nfiler:/other /mnt/other nfs4 rw 0 0\n"
+    )
+    paths = HostPaths(procfs=tmp_path / "proc", sysfs=PI_PATHS.sysfs, rootfs=Path("/"))
+    released = threading.Event()
+    calls: list[str] = []
+
+    def statvfs(path: Path) -> os.statvfs_result:
+        calls.append(str(path))
+        if str(path) == "/mnt/nfs":
+            released.wait(10)  # hangs like a dead NFS mount until the test releases it
+        return os.statvfs("/")
+
+    collector = FilesystemCollector(paths, mount_timeout=0.2, statvfs=statvfs)
+    nfs = {"device": "filer:/export", "fstype": "nfs4", "mountpoint": "/mnt/nfs"}
+    other = {"device": "filer:/other", "fstype": "nfs4", "mountpoint": "/mnt/other"}
+    root = {"device": "/dev/root", "fstype": "ext4", "mountpoint": "/"}
+
+    started = time.monotonic()
+    registry = registry_with(filesystem=collector)
+    assert time.monotonic() - started < 2
+    assert registry.get_sample_value("node_filesystem_device_error", nfs) == 1
+    assert registry.get_sample_value("node_filesystem_size_bytes", nfs) is None
+    # The other mounts still report, the healthy NFS one included.
+    assert registry.get_sample_value("node_filesystem_device_error", other) == 0
+    assert registry.get_sample_value("node_filesystem_device_error", root) == 0
+
+    # Still stuck: the next scrape does not wait again, nor start a second call on that mount.
+    started = time.monotonic()
+    registry = registry_with(filesystem=collector)
+    assert time.monotonic() - started < 0.2
+    assert registry.get_sample_value("node_filesystem_device_error", nfs) == 1
+    assert calls.count("/mnt/nfs") == 1
+
+    released.set()
+    time.sleep(0.05)
+    registry = registry_with(filesystem=collector)
+    assert registry.get_sample_value("node_filesystem_device_error", nfs) == 0
+    assert registry.get_sample_value("node_filesystem_size_bytes", nfs) is not None
 
 
 def test_thermal_zone_reads_the_pi_cpu_temperature() -> None:

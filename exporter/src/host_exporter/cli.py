@@ -57,6 +57,11 @@ def build_parser() -> ArgumentParser:
     )
     add("--collector.filesystem.fs-types-exclude", dest="fs_types_exclude", help="regexp of filesystem types")
     add(
+        "--collector.filesystem.mount-timeout",
+        dest="mount_timeout",
+        help="how long to wait for a mount point's statvfs before marking it stuck (default 5s)",
+    )
+    add(
         "--collector.diskstats.device-exclude", dest="diskstats_device_exclude", help="regexp of disk devices"
     )
     add(
@@ -102,6 +107,21 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - node_exporter's default listens everywhere
 
 
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|ms|m|s))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_duration(flag: str, value: str) -> float:
+    """A Go-style duration as node_exporter's flags take it (5s, 500ms, 1m30s), in seconds."""
+    if not _DURATION.match(value):
+        raise ConfigError(f"{flag}: {value!r} is not a duration like 5s, 500ms or 1m")
+    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(value))
+    if seconds <= 0:
+        raise ConfigError(f"{flag}: must be longer than 0s")
+    return seconds
+
+
 def _get(config: dict[str, Any], *keys: str) -> Any:
     node: Any = config
     for key in keys:
@@ -139,6 +159,11 @@ def collector_settings(args: argparse.Namespace, config: dict[str, Any]) -> Coll
         rootfs=Path(pick(args.rootfs, "path", "rootfs") or "/"),
     )
     textfile = pick(args.textfile_directory, "collectors", "textfile", "directory")
+    if args.mount_timeout is not None:
+        mount_timeout = parse_duration("--collector.filesystem.mount-timeout", args.mount_timeout)
+    else:
+        configured = _get(config, "collectors", "filesystem", "mount_timeout")
+        mount_timeout = parse_duration("collectors.filesystem.mount_timeout", configured or "5s")
     return CollectorSettings(
         paths=paths,
         textfile_directory=Path(textfile) if textfile else None,
@@ -148,6 +173,7 @@ def collector_settings(args: argparse.Namespace, config: dict[str, Any]) -> Coll
         or defaults.mount_points_exclude,
         fs_types_exclude=pick(args.fs_types_exclude, "collectors", "filesystem", "fs_types_exclude")
         or defaults.fs_types_exclude,
+        mount_timeout=mount_timeout,
         diskstats_device_exclude=pick(
             args.diskstats_device_exclude, "collectors", "diskstats", "device_exclude"
         )

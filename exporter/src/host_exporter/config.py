@@ -10,7 +10,7 @@ path:
   rootfs: /
 collectors:
   textfile: {directory: /var/lib/host-exporter/textfile}
-  filesystem: {mount_points_exclude: "...", fs_types_exclude: "..."}
+  filesystem: {mount_points_exclude: "...", fs_types_exclude: "...", mount_timeout: 5s}
   diskstats: {device_exclude: "..."}
   netdev: {device_exclude: "^lo$"}
   disabled: [hwmon]             # like --no-collector.hwmon
@@ -42,7 +42,7 @@ SCHEMA: dict[str, Any] = {
     "path": {"procfs": str, "sysfs": str, "rootfs": str},
     "collectors": {
         "textfile": {"directory": str},
-        "filesystem": {"mount_points_exclude": str, "fs_types_exclude": str},
+        "filesystem": {"mount_points_exclude": str, "fs_types_exclude": str, "mount_timeout": str},
         "diskstats": {"device_exclude": str},
         "netdev": {"device_exclude": str, "device_include": str},
         "enabled": list,

@@ -24,6 +24,7 @@ from host_exporter.collectors.diskstats import DEFAULT_DEVICE_EXCLUDE, Diskstats
 from host_exporter.collectors.filesystem import (
     DEFAULT_FS_TYPES_EXCLUDE,
     DEFAULT_MOUNT_POINTS_EXCLUDE,
+    DEFAULT_MOUNT_TIMEOUT_SECONDS,
     FilesystemCollector,
 )
 from host_exporter.collectors.hwmon import HwmonCollector
@@ -49,6 +50,7 @@ class CollectorSettings:
     textfile_directory: Path | None = None
     mount_points_exclude: str = DEFAULT_MOUNT_POINTS_EXCLUDE
     fs_types_exclude: str = DEFAULT_FS_TYPES_EXCLUDE
+    mount_timeout: float = DEFAULT_MOUNT_TIMEOUT_SECONDS
     diskstats_device_exclude: str = DEFAULT_DEVICE_EXCLUDE
     netdev_device_exclude: str = ""
     netdev_device_include: str = ""
@@ -76,7 +78,7 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
         "filesystem",
         "Filesystem size, free space and inodes, from the mount table and statvfs",
         True,
-        lambda s: FilesystemCollector(s.paths, s.mount_points_exclude, s.fs_types_exclude),
+        lambda s: FilesystemCollector(s.paths, s.mount_points_exclude, s.fs_types_exclude, s.mount_timeout),
     ),
     CollectorSpec(
         "hwmon", "Temperature sensors, from /sys/class/hwmon", True, lambda s: HwmonCollector(s.paths)
