@@ -235,3 +235,38 @@ def test_anonymous_entry_and_auth_disabled(pushgateway: Pushgateway, bridge_fact
         == 201
     )
     assert "auth_disabled is set" in open_bridge.process.log()
+
+
+def test_a_retried_status_update_is_not_counted_twice(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory
+) -> None:
+    """The seeds' clients send `timestamp`; the same status at the same timestamp again is a retry."""
+    bridge = bridge_factory(pushgateway.url)
+    base = f"{bridge.url}/api/v1/schedulers"
+    registration = {"scheduler_id": "retry-job", "service_name": "svc", "job_name": "Retry"}
+    assert requests.post(f"{base}/register", json=registration, headers=bridge.headers(), timeout=5).ok
+    done = {
+        **registration,
+        "status": "completed",
+        "timestamp": "2026-11-25T10:00:00Z",
+        "execution_time_ms": 900,
+    }
+
+    def put(body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.put(f"{base}/retry-job/status", json=body, headers=bridge.headers(), timeout=5)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    first, again = put(done), put(done)
+    assert again == first  # the same answer for the retry
+    assert (
+        requests.get(f"{base}/retry-job", headers=bridge.headers(), timeout=5).json()["runs"]["success"] == 1
+    )
+    put({**done, "timestamp": "2026-11-25T11:00:00Z"})  # the next run
+    view = requests.get(f"{base}/retry-job", headers=bridge.headers(), timeout=5).json()
+    assert view["runs"] == {"success": 2, "failure": 0}
+    series = 'scheduler_runs_total{instance="",job="scheduler",outcome="success",scheduler_id="retry-job"} 2'
+    wait_until(
+        lambda: series in requests.get(f"{pushgateway.url}/metrics", timeout=5).text.splitlines(),
+        what="runs_total 2 in Pushgateway",
+    )

@@ -50,6 +50,16 @@ def register_scheduler(previous: State | None, body: SchedulerRegistration, now:
     return state
 
 
+def is_status_resend(previous: State, body: SchedulerStatusUpdate) -> bool:
+    """The same status with the same client timestamp as the last update: a client retrying a request whose
+    answer it lost (the seeds' clients send `timestamp`). Applying it again would count the run twice."""
+    return (
+        body.timestamp is not None
+        and previous.get("status") == body.status.value
+        and previous.get("last_status_at") == body.timestamp.timestamp()
+    )
+
+
 def scheduler_status(previous: State, body: SchedulerStatusUpdate, now: float) -> State:
     state = dict(previous)
     at = body.timestamp.timestamp() if body.timestamp else now

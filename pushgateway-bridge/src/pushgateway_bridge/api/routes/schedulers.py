@@ -101,6 +101,8 @@ async def update_status(
     _same_id(scheduler_id, body.scheduler_id)
     principal.require_scheduler(scheduler_id)
     previous = _registered(bridge, scheduler_id)
+    if ent.is_status_resend(previous, body):
+        return _status_answer(scheduler_id, previous)
     now = time.time()
     state = ent.scheduler_status(previous, body, now)
     fields = {
@@ -122,10 +124,14 @@ async def update_status(
             )
         ],
     )
+    return _status_answer(scheduler_id, state)
+
+
+def _status_answer(scheduler_id: str, state: State) -> JSONResponse:
     return answer(
         {
             "scheduler_id": scheduler_id,
-            "status": body.status.value,
+            "status": state["status"],
             "accepted": True,
             "status_changed_at": iso(state["status_change"]),
         }
