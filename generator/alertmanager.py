@@ -7,10 +7,15 @@ is a `*_file` path read at notification time, never a value in this file.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from generator.source import MuteInterval, Receiver, Source
 
+# The committed config sits beside templates/; a copy written anywhere else (make run, tests) names
+# the repository's templates by their absolute path.
+TEMPLATES = "templates/*.tmpl"
+REPO_TEMPLATES = str(Path(__file__).resolve().parent.parent / "alertmanager" / "templates" / "*.tmpl")
 TITLE = '{{ template "bundle.title" . }}'
 
 
@@ -63,7 +68,7 @@ def _interval(interval: MuteInterval) -> dict[str, Any]:
     return {"name": interval.name, "time_intervals": [spec]}
 
 
-def render(source: Source) -> dict[str, Any]:
+def render(source: Source, templates: str = TEMPLATES) -> dict[str, Any]:
     am = source.alertmanager
     smtp = am.smtp
     global_: dict[str, Any] = {
@@ -86,7 +91,7 @@ def render(source: Source) -> dict[str, Any]:
         routes.append(built)
     config: dict[str, Any] = {
         "global": global_,
-        "templates": ["templates/*.tmpl"],
+        "templates": [templates],
         "route": {
             "receiver": am.route.receiver,
             "group_by": list(am.group_by),

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from generator.rules import alert_names, build_all
 from generator.rules.common import one_of
 from generator.source import Level, Source, seconds
 
@@ -74,8 +75,9 @@ def limit(value_seconds: float, severity: str = "warning") -> dict[str, Any]:
 class _Context:
     """What templates may call besides `source`: kept small so templates stay about layout."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, alerts: set[str]) -> None:
         self.source = source
+        self.alerts = alerts  # the names of the rendered alerts
 
     def runbook(self, alertname: str) -> dict[str, Any]:
         return {
@@ -90,7 +92,7 @@ class _Context:
         PromQL cannot lower-case a label, so each alert name of the rendered rules gets a constant
         series to join with.
         """
-        names = sorted(_alert_names(self.source))
+        names = sorted(self.alerts)
         table = "\n  or ".join(
             f'label_replace(label_replace(vector(1), "alertname", "{name}", "", ""), '
             f'"runbook", "{name.lower()}", "", "")'
@@ -137,18 +139,6 @@ class _Context:
             f"{group.name} : {group.instance.replace(',', chr(92) + ',')}"
             for group in self.source.hosts.groups
         )
-
-
-def _alert_names(source: Source) -> set[str]:
-    from generator.render import RULE_FILES  # noqa: PLC0415 - render imports this module
-
-    return {
-        rule["alert"]
-        for build in RULE_FILES.values()
-        for rule_group in build(source)["groups"]
-        for rule in rule_group["rules"]
-        if "alert" in rule
-    }
 
 
 def _scaled(levels: list[Level], scale: float) -> list[Level]:
@@ -241,9 +231,15 @@ def _all_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def render_dashboard(source: Source, stem: str) -> dict[str, Any]:
-    template = _environment().get_template(f"{stem}.json.j2")
-    text = template.render(source=source, ctx=_Context(source), uids={k: v[0] for k, v in DASHBOARDS.items()})
+def render_dashboard(
+    source: Source, stem: str, alerts: set[str] | None = None, env: jinja2.Environment | None = None
+) -> dict[str, Any]:
+    """One dashboard; `alerts` are the rendered alert names (built from `source` when not given)."""
+    if alerts is None:
+        alerts = alert_names(build_all(source).values())
+    template = (env or _environment()).get_template(f"{stem}.json.j2")
+    uids = {k: v[0] for k, v in DASHBOARDS.items()}
+    text = template.render(source=source, ctx=_Context(source, alerts), uids=uids)
     try:
         dashboard = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -257,9 +253,13 @@ def render_dashboard(source: Source, stem: str) -> dict[str, Any]:
     return _finish(stem, dashboard)
 
 
-def render(source: Source) -> dict[str, str]:
+def render(source: Source, alerts: set[str]) -> dict[str, str]:
     """{grafana/dashboards/<stem>.json: text} for every dashboard."""
+    env = _environment()
     return {
-        f"{OUT_DIR}/{stem}.json": json.dumps(render_dashboard(source, stem), indent=2, sort_keys=True) + "\n"
+        f"{OUT_DIR}/{stem}.json": json.dumps(
+            render_dashboard(source, stem, alerts, env), indent=2, sort_keys=True
+        )
+        + "\n"
         for stem in DASHBOARDS
     }

@@ -27,6 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the generator renders Alertmanager's config for this run
 
+from generator.alertmanager import REPO_TEMPLATES  # noqa: E402
 from generator.alertmanager import render as render_alertmanager  # noqa: E402
 from generator.source import load_source  # noqa: E402
 
@@ -136,8 +137,7 @@ def alertmanager_config(bridge_url: str, demo_key: str) -> Path:
     key_file.chmod(0o600)
     update = {"bridge_url": bridge_url, "bridge_api_key_file": str(key_file)}
     source = load_source(ROOT / "monitoring.yml").model_copy(update=update)
-    config = render_alertmanager(source)
-    config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
+    config = render_alertmanager(source, REPO_TEMPLATES)
     path = RUN_DIR / "alertmanager.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
-from generator.source import load_source
 from receivers import http_recorder
+from rules.sources import source_with
 from stack import Stack, binary, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +98,7 @@ def test_teams_and_sms_go_to_the_bridge_relays() -> None:
 
 def test_a_critical_alert_inhibits_the_matching_warning(stack: Stack) -> None:
     config = yaml.safe_load(CONFIG.read_text())
-    config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
+    config["templates"] = [REPO_TEMPLATES]
     alertmanager = stack.alertmanager(config)
     labels = {"alertname": "HostDiskAlmostFull", "instance": "h1", "mountpoint": "/"}
     other = {"alertname": "HostDiskAlmostFull", "instance": "h2", "mountpoint": "/"}
@@ -125,41 +126,40 @@ def test_a_critical_alert_inhibits_the_matching_warning(stack: Stack) -> None:
 def test_a_rendered_mute_interval_silences_its_route_on_a_live_alertmanager(
     stack: Stack, tmp_path: Path
 ) -> None:
-    source = yaml.safe_load((ROOT / "monitoring.yml").read_text())
     every_day = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     with http_recorder() as hooks:
-        source["alertmanager"].update(
-            group_wait="1s",
-            group_interval="1s",
-            receivers=[
-                {"name": "muted-hook", "webhook": {"url": f"{hooks.url}/muted"}},
-                {"name": "open-hook", "webhook": {"url": f"{hooks.url}/open"}},
-            ],
-            route={
-                "receiver": "open-hook",
-                "routes": [
-                    {
-                        "matchers": ['team="muted"'],
-                        "receiver": "muted-hook",
-                        "mute_time_intervals": ["always"],
-                    },
-                    {"matchers": ['team="open"'], "receiver": "open-hook"},
+        source = source_with(
+            tmp_path,
+            lambda raw: raw["alertmanager"].update(
+                group_wait="1s",
+                group_interval="1s",
+                receivers=[
+                    {"name": "muted-hook", "webhook": {"url": f"{hooks.url}/muted"}},
+                    {"name": "open-hook", "webhook": {"url": f"{hooks.url}/open"}},
                 ],
-            },
-            inhibit=[],
-            mute_time_intervals=[
-                {
-                    "name": "always",
-                    "location": "Europe/London",
-                    "weekdays": every_day,
-                    "times": [{"start": "00:00", "end": "24:00"}],
-                }
-            ],
+                route={
+                    "receiver": "open-hook",
+                    "routes": [
+                        {
+                            "matchers": ['team="muted"'],
+                            "receiver": "muted-hook",
+                            "mute_time_intervals": ["always"],
+                        },
+                        {"matchers": ['team="open"'], "receiver": "open-hook"},
+                    ],
+                },
+                inhibit=[],
+                mute_time_intervals=[
+                    {
+                        "name": "always",
+                        "location": "Europe/London",
+                        "weekdays": every_day,
+                        "times": [{"start": "00:00", "end": "24:00"}],
+                    }
+                ],
+            ),
         )
-        path = tmp_path / "monitoring.yml"
-        path.write_text(yaml.safe_dump(source, sort_keys=False))
-        config = render_alertmanager(load_source(path))
-        alertmanager = stack.alertmanager(config)
+        alertmanager = stack.alertmanager(render_alertmanager(source))
         alertmanager.post_alerts(
             [
                 {"labels": {"alertname": "Muted", "team": "muted", "severity": "warning"}},

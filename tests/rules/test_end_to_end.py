@@ -9,36 +9,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
-import yaml
 from bridge.conftest import ADMIN_KEY, BridgeFactory
 
-from generator.render import render_all
-from generator.source import load_source
+from generator.alertmanager import REPO_TEMPLATES
+from generator.alertmanager import render as render_alertmanager
+from generator.rules import schedulers
+from generator.source import Source
+from generator.yamlout import dump
 from receivers import http_recorder, smtp_recorder
+from rules.sources import source_with
 from stack import Stack, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 OWNER = "owner@example.com"
 
 
-def render_for_test(tmp_path: Path, smtp: str, slack_url_file: Path) -> Path:
+def source_for_test(tmp_path: Path, smtp: str, slack_url_file: Path) -> Source:
     """monitoring.yml with the delivery points moved to loopback and Alertmanager's waits cut to 1s."""
-    source = yaml.safe_load((ROOT / "monitoring.yml").read_text())
-    am = source["alertmanager"]
-    am.update(group_wait="1s", group_interval="1s", repeat_interval="1h")
-    am["smtp"].update(smarthost=smtp, require_tls=False)
-    for receiver in am["receivers"]:
-        if "slack" in receiver:
-            receiver["slack"]["api_url_file"] = str(slack_url_file)
-    path = tmp_path / "monitoring.yml"
-    path.write_text(yaml.safe_dump(source, sort_keys=False))
-    out = tmp_path / "rendered"
-    for relative, text in render_all(load_source(path)).items():
-        (out / relative).parent.mkdir(parents=True, exist_ok=True)
-        (out / relative).write_text(text)
-    return out
+
+    def change(source: dict[str, Any]) -> None:
+        am = source["alertmanager"]
+        am.update(group_wait="1s", group_interval="1s", repeat_interval="1h")
+        am["smtp"].update(smarthost=smtp, require_tls=False)
+        for receiver in am["receivers"]:
+            if "slack" in receiver:
+                receiver["slack"]["api_url_file"] = str(slack_url_file)
+
+    return source_with(tmp_path, change)
 
 
 def report(bridge_url: str, method: str, path: str, body: Mapping[str, object]) -> None:
@@ -55,10 +54,10 @@ def test_stale_heartbeat_reaches_the_owner_by_email_and_slack_then_resolves(
     slack_url_file = tmp_path / "slack_api_url"
     with smtp_recorder() as smtp, http_recorder() as slack:
         slack_url_file.write_text(f"{slack.url}/slack\n")
-        rendered = render_for_test(tmp_path, smtp.smarthost, slack_url_file)
-        am_config = yaml.safe_load((rendered / "alertmanager" / "alertmanager.yml").read_text())
-        am_config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
-        alertmanager = stack.alertmanager(am_config)
+        source = source_for_test(tmp_path, smtp.smarthost, slack_url_file)
+        rules = tmp_path / "schedulers.rules.yml"
+        rules.write_text(dump(schedulers.rule_file(source)))
+        alertmanager = stack.alertmanager(render_alertmanager(source, REPO_TEMPLATES))
         pushgateway = stack.pushgateway()
         pushgateway_target = pushgateway.url.removeprefix("http://")
         prometheus = stack.prometheus(
@@ -69,7 +68,7 @@ def test_stale_heartbeat_reaches_the_owner_by_email_and_slack_then_resolves(
                     "static_configs": [{"targets": [pushgateway_target]}],
                 }
             ],
-            rule_files=[rendered / "rules" / "schedulers.rules.yml"],
+            rule_files=[rules],
             alertmanager_url=alertmanager.url,
         )
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
-import yaml
 from bridge.conftest import ADMIN_KEY, BridgeFactory, default_config
 
+from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
-from generator.source import load_source
 from receivers import http_recorder
+from rules.sources import source_with
 from stack import Pushgateway, Stack, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,14 +44,13 @@ def test_a_critical_settlements_alert_reaches_teams_and_sms_through_the_bridge(
         bridge = bridge_factory(pushgateway.url, config=config)
         key_file = tmp_path / "bridge_api_key"
         key_file.write_text(ADMIN_KEY)
-        source = yaml.safe_load((ROOT / "monitoring.yml").read_text())
-        source.update(bridge_url=bridge.url, bridge_api_key_file=str(key_file))
-        source["alertmanager"].update(group_wait="1s", group_interval="1s")
-        path = tmp_path / "monitoring.yml"
-        path.write_text(yaml.safe_dump(source, sort_keys=False))
-        am_config = render_alertmanager(load_source(path))
-        am_config["templates"] = [str(ROOT / "alertmanager" / "templates" / "*.tmpl")]
-        alertmanager = stack.alertmanager(am_config)
+
+        def change(raw: dict[str, Any]) -> None:
+            raw.update(bridge_url=bridge.url, bridge_api_key_file=str(key_file))
+            raw["alertmanager"].update(group_wait="1s", group_interval="1s")
+
+        source = source_with(tmp_path, change)
+        alertmanager = stack.alertmanager(render_alertmanager(source, REPO_TEMPLATES))
 
         # Routed by the committed routes: critical -> oncall-sms (continue), team=settlements -> ops-teams.
         alertmanager.post_alerts(
