@@ -253,8 +253,10 @@ def render_dashboard(
     return _finish(stem, dashboard)
 
 
-def render(source: Source, alerts: set[str]) -> dict[str, str]:
-    """{grafana/dashboards/<stem>.json: text} for every dashboard."""
+def render(source: Source, alerts: set[str] | None = None) -> dict[str, str]:
+    """{grafana/dashboards/<stem>.json: text} for every dashboard; `alerts` as for `render_dashboard`."""
+    if alerts is None:
+        alerts = alert_names(build_all(source).values())
     env = _environment()
     return {
         f"{OUT_DIR}/{stem}.json": json.dumps(
