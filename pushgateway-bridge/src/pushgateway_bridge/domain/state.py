@@ -11,14 +11,22 @@ from collections.abc import Iterable
 from typing import Any
 
 from pushgateway_bridge.domain.entities import PIPELINE, SCHEDULER, SERVICE, SIDECAR, State
+from pushgateway_bridge.domain.models import (
+    MetricType,
+    PipelineStatus,
+    SchedulerStatus,
+    ServiceStatus,
+    Severity,
+)
 
-SCHEDULER_STATUSES = ("pending", "running", "completed", "failed")
-SERVICE_STATUSES = ("up", "down", "unknown")
-PIPELINE_STATUSES = ("running", "completed", "failed")
-SIDECAR_STATUSES = ("running", "finished", "failed")
+# The one-hot and per-label series, from the enums the request bodies are validated against.
+SCHEDULER_STATUSES = tuple(status.value for status in SchedulerStatus)
+SERVICE_STATUSES = tuple(status.value for status in ServiceStatus)
+PIPELINE_STATUSES = tuple(status.value for status in PipelineStatus)
+SIDECAR_STATUSES = ("running", "finished", "failed")  # a job's state, not an event kind
 OUTCOMES = ("success", "failure")
-SEVERITIES = ("info", "warning", "critical")
-METRIC_TYPES = ("cpu", "memory", "disk", "network")
+SEVERITIES = tuple(severity.value for severity in Severity)
+METRIC_TYPES = tuple(metric_type.value for metric_type in MetricType)
 
 Sample = tuple[dict[str, str], float]
 

@@ -26,8 +26,8 @@ async def accept_events(
 ) -> tuple[list[str], int]:
     """Commit the events; returns every event's id and how many were resends of events already accepted
     (a client retrying a batch whose answer it lost): those are acknowledged again and not applied twice."""
-    for event in events:
-        principal.require_service(event.app.name, "app")
+    for app in dict.fromkeys(event.app.name for event in events):  # each app once, in order
+        principal.require_service(app, "app")
     now = time.time()
     states: dict[str, State] = {}
     outbox: list[OutboxItem] = []
