@@ -14,7 +14,7 @@ from bridge.conftest import ADMIN_KEY, BridgeFactory, default_config
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
 from receivers import http_recorder
-from rules.sources import source_with
+from rules.sources import live_source
 from stack import Pushgateway, Stack, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_a_critical_settlements_alert_reaches_teams_and_sms_through_the_bridge(
             raw.update(bridge_url=bridge.url, bridge_api_key_file=str(key_file))
             raw["alertmanager"].update(group_wait="1s", group_interval="1s")
 
-        source = source_with(tmp_path, change)
+        source = live_source(tmp_path, change)
         alertmanager = stack.alertmanager(render_alertmanager(source, REPO_TEMPLATES))
 
         # Routed by the committed routes: critical -> oncall-sms (continue), team=settlements -> ops-teams.
