@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -167,6 +166,13 @@ def test_a_rendered_mute_interval_silences_its_route_on_a_live_alertmanager(
             ]
         )
         wait_until(lambda: hooks.posted_to("/open"), timeout=15, what="the open route's notification")
-        time.sleep(2)  # two more group waits: the muted route would have sent by now
+        # Proof of absence by order, not by sleeping: an alert posted after both has to wait its own
+        # group_wait and flush; by the time it is delivered, the muted group (older) had flushed too.
+        alertmanager.post_alerts([{"labels": {"alertname": "Later", "team": "open", "severity": "warning"}}])
+        wait_until(
+            lambda: any("Later" in r.body.decode() for r in hooks.posted_to("/open")),
+            timeout=15,
+            what="the later alert's notification",
+        )
         assert hooks.posted_to("/muted") == []
-        assert {a["labels"]["alertname"] for a in alertmanager.alerts()} == {"Muted", "Open"}
+        assert {a["labels"]["alertname"] for a in alertmanager.alerts()} == {"Muted", "Open", "Later"}
