@@ -83,6 +83,7 @@ class LokiReceiver:
         self.entries: list[dict[str, Any]] = []
         self.rejections: list[str] = []
         self.pushes = 0
+        self.failed = 0  # pushes answered with `fail_with`
         self.fail_with: int | None = None
         self.lock = threading.Lock()
         receiver = self
@@ -101,6 +102,8 @@ class LokiReceiver:
                     self._answer(404, b"not found\n")
                     return
                 if receiver.fail_with is not None:
+                    with receiver.lock:
+                        receiver.failed += 1
                     self._answer(receiver.fail_with, b"injected failure\n")
                     return
                 if self.headers.get("Content-Type", "").split(";")[0] != "application/json":

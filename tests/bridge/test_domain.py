@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -51,24 +52,24 @@ def test_scheduler_transitions() -> None:
     assert (done["consecutive_failures"], done["last_duration"], done["last_success"]) == (0, 2.5, T0 + 60)
 
 
+def promtool_check_metrics(text: str) -> None:
+    result = subprocess.run(
+        [binary("promtool"), "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_exposition_omits_unknown_timestamps_and_passes_promtool() -> None:
-    reg = SchedulerRegistration(scheduler_id="new", service_name='Quote "q"', job_name="J")
+    reg = SchedulerRegistration(scheduler_id="new", service_name='Quote "q" \\ and\nnewline', job_name="J")
     text = render(ent.SCHEDULER, ent.register_scheduler(None, reg, T0))
     assert "scheduler_last_success_timestamp_seconds" not in text
     assert "scheduler_last_heartbeat_timestamp_seconds" not in text
-    assert 'service_name="Quote \\"q\\""' in text
+    # Quotes, backslashes and newlines escaped as the text format defines; promtool reads it back.
+    assert 'service_name="Quote \\"q\\" \\\\ and\\nnewline"' in text
     assert 'scheduler_status{status="pending"} 1\n' in text
     assert 'scheduler_runs_total{outcome="success"} 0\n' in text
-    full = text + render(ent.SCHEDULER, scheduler_after_runs())
-    result = subprocess.run(
-        [binary("promtool"), "check", "metrics"],
-        input=render(ent.SCHEDULER, scheduler_after_runs()),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert full.endswith("\n")
+    promtool_check_metrics(text)
+    promtool_check_metrics(render(ent.SCHEDULER, scheduler_after_runs()))
 
 
 def test_group_path_encodes_every_value() -> None:
@@ -96,9 +97,21 @@ def test_loki_push_body_is_accepted_by_the_strict_receiver() -> None:
         validate({"streams": [{"stream": {"__a": "b"}, "values": [["1", "x"]]}]}, time.time_ns())
 
 
-def test_auth_rate_limit_and_config_errors(tmp_path: object) -> None:
-    settings = load_settings(None, api_keys=[{"name": "k", "sha256": "0" * 64, "rate_per_second": 1}])
+def test_auth_rate_limit_and_config_errors() -> None:
+    key = "the-secret-key"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    # One request per 1,000 s: the bucket holds one token, so the second request at once is refused.
+    settings = load_settings(None, api_keys=[{"name": "k", "sha256": digest, "rate_per_second": 0.001}])
     auth = Authenticator(settings)
+    assert auth.authenticate(key, None).name == "k"
+    with pytest.raises(AuthError) as limited:
+        auth.authenticate(None, f"Bearer {key}")  # the same key by the other header shares the bucket
+    assert limited.value.status == 429
+    assert "rate limit" in limited.value.detail and "'k'" in limited.value.detail
+    assert limited.value.retry_after is not None and 900 < limited.value.retry_after <= 1000
+    with pytest.raises(AuthError) as unknown:
+        auth.authenticate("not-the-key", None)
+    assert unknown.value.status == 401
     with pytest.raises(AuthError) as missing:
         auth.authenticate(None, None)
     assert missing.value.status == 401

@@ -171,7 +171,13 @@ def test_downstreams_down_then_up_under_load(
         wait_until(lambda: len(load.acked) >= 50, what="load running")
         pushgateway.stop()
         loki.stop()
-        time.sleep(1.5)  # both downstreams gone while the load goes on
+        wait_until(
+            lambda: (
+                bridge.own_metric("bridge_downstream_up", downstream="loki") == 0
+                and bridge.own_metric("bridge_downstream_up", downstream="pushgateway") == 0
+            ),
+            what="the bridge seeing both downstreams gone",
+        )
         during = len(load.acked)
         wait_until(
             lambda: len(load.acked) >= during + 50, what="requests accepted while downstreams are down"
@@ -236,14 +242,20 @@ def test_permanent_loki_error_is_not_retried(
 ) -> None:
     bridge = bridge_factory(pushgateway.url, loki_url=loki.url)
     loki.fail_with = 400
-    requests.post(
-        f"{bridge.url}/v1/event", json=sidecar_event("k"), headers=HEADERS, timeout=5
-    ).raise_for_status()
+    rejected = sidecar_event("k")
+    requests.post(f"{bridge.url}/v1/event", json=rejected, headers=HEADERS, timeout=5).raise_for_status()
     wait_until(
         lambda: bridge.own_metric("bridge_dead_letters_total", downstream="loki") == 1,
         what="dead-lettered after one permanent error",
     )
+    # Nothing is left to retry: a transient error would have kept the item pending with a retry time.
     assert bridge.own_metric("bridge_outbox_pending", downstream="loki") == 0
     assert bridge.own_metric("bridge_forward_errors_total", downstream="loki", kind="rejected") == 1
-    time.sleep(0.5)  # a retry would show as a second error within a few flush intervals
+    # Loki accepts again; the next event goes through, the dead-lettered one never comes back.
+    loki.fail_with = None
+    accepted = sidecar_event("k")
+    requests.post(f"{bridge.url}/v1/event", json=accepted, headers=HEADERS, timeout=5).raise_for_status()
+    wait_until(loki.event_ids, what="the next event delivered")
+    assert set(loki.event_ids()) == {accepted["event_id"]}
+    assert loki.failed == 1
     assert bridge.own_metric("bridge_forward_errors_total", downstream="loki", kind="rejected") == 1

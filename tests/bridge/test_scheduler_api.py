@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ def test_seed_python_client_and_prometheus(
     assert monitor.register("Python Service", "EOD Processing", "team@example.com")["created"] is False
     assert monitor.update_status("running", "Python Service", "EOD Processing")["status"] == "running"
     assert monitor.send_heartbeat()["scheduler_id"] == "python-service-eod"
+    before = datetime.now(UTC)
     done = monitor.update_status(
         "completed",
         "Python Service",
@@ -46,12 +48,21 @@ def test_seed_python_client_and_prometheus(
         execution_time_ms=1500,
         metadata={"records_processed": 1000},
     )
-    assert done == {
-        "scheduler_id": "python-service-eod",
-        "status": "completed",
-        "accepted": True,
-        "status_changed_at": done["status_changed_at"],
-    }
+    after = datetime.now(UTC)
+    assert set(done) == {"scheduler_id", "status", "accepted", "status_changed_at"}
+    assert (done["scheduler_id"], done["status"], done["accepted"]) == (
+        "python-service-eod",
+        "completed",
+        True,
+    )
+    # No client timestamp was sent: the change happened when the bridge took the update, in UTC.
+    assert done["status_changed_at"].endswith("Z")
+    changed = datetime.fromisoformat(done["status_changed_at"])
+    assert before - timedelta(seconds=1) <= changed <= after + timedelta(seconds=1)
+    stored = requests.get(
+        f"{bridge.url}/api/v1/schedulers/python-service-eod", headers={"x-api-key": ADMIN_KEY}, timeout=5
+    ).json()
+    assert stored["status_changed_at"] == done["status_changed_at"]
     monitor.update_status("failed", "Python Service", "EOD Processing", error_message="disk full")
 
     sel = 'scheduler_id="python-service-eod"'
