@@ -4,11 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # The project's installable distributions (each folder has its own pyproject.toml).
-DISTRIBUTIONS := $(patsubst %/pyproject.toml,%,$(wildcard exporter/pyproject.toml pushgateway-bridge/pyproject.toml sdk/pyproject.toml))
+# The exporter and the bridge depend on common/ (bundle-common), which is on no package index: the one pip
+# install below names it beside them, so pip takes it from here.
+DISTRIBUTIONS := $(patsubst %/pyproject.toml,%,$(wildcard common/pyproject.toml exporter/pyproject.toml pushgateway-bridge/pyproject.toml sdk/pyproject.toml))
 # Optional extras the bundle runs and tests with: the bridge's uvloop, the SDK's OpenTelemetry exporter.
 EXTRAS_pushgateway-bridge := [fast]
 EXTRAS_sdk := [otel]
-LINT_PATHS := $(wildcard exporter/src pushgateway-bridge/src sdk/src generator) tests bench scripts
+LINT_PATHS := $(wildcard common/src exporter/src pushgateway-bridge/src sdk/src generator) tests bench scripts
 
 .PHONY: help setup system-packages venv node-clients run test lint pytest rules rules-check bench exporter-golden clean
 

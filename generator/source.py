@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bundle_common.durations import parse_duration
 from generator.cron import Cron, CronError
 
 Severity = Literal["info", "warning", "critical"]
 
-_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_UNITS = (7 * 86400, 86400, 3600, 60, 1)
+_SECOND = timedelta(seconds=1)
 
 
 class SourceError(Exception):
@@ -22,10 +23,11 @@ class SourceError(Exception):
 
 
 def seconds(duration: str) -> int:
-    match = _DURATION.match(duration)
-    if not match or not duration:
-        raise ValueError(f"{duration!r} is not a duration like 90s, 5m, 1h30m or 1d")
-    return sum(int(part or 0) * unit for part, unit in zip(match.groups(), _UNITS, strict=True))
+    """A Prometheus duration in whole seconds, which is what the rules compare and add."""
+    value = parse_duration(duration)  # a DurationError is a ValueError: the model reports it under the key
+    if value % _SECOND:
+        raise ValueError(f"{duration!r} is not a whole number of seconds")
+    return value // _SECOND
 
 
 def _duration(value: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
+from bundle_common.durations import format_duration
 from generator.source import Source, seconds
 
 Rule = dict[str, Any]
@@ -49,13 +51,8 @@ def group(name: str, rules: Sequence[Rule], interval: str | None = None) -> dict
 
 
 def duration(total_seconds: int) -> str:
-    """A Prometheus duration for a number of seconds, largest units first (3600 -> 1h, 5400 -> 1h30m)."""
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, total_seconds = divmod(total_seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
+    """A number of seconds as Prometheus writes a duration (3600 -> 1h, 5400 -> 1h30m, 1209600 -> 2w)."""
+    return format_duration(timedelta(seconds=total_seconds))
 
 
 def selector(*matchers: str) -> str:

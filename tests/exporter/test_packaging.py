@@ -12,13 +12,22 @@ import pytest
 from exporter_support import host_exporter
 from host_exporter.registry import COLLECTORS
 
-EXPORTER = Path(__file__).resolve().parents[2] / "exporter"
+ROOT = Path(__file__).resolve().parents[2]
+EXPORTER = ROOT / "exporter"
+
+
+def dependency_names(distribution: Path) -> list[str]:
+    project = tomllib.loads((distribution / "pyproject.toml").read_text())["project"]
+    return sorted(requirement.split(">")[0].split("=")[0].strip() for requirement in project["dependencies"])
 
 
 def test_the_distribution_pulls_only_the_promised_dependencies() -> None:
-    project = tomllib.loads((EXPORTER / "pyproject.toml").read_text())["project"]
-    names = sorted(requirement.split(">")[0].split("=")[0].strip() for requirement in project["dependencies"])
-    assert names == ["bcrypt", "prometheus-client", "psutil", "pyyaml"]
+    assert dependency_names(EXPORTER) == ["bcrypt", "bundle-common", "prometheus-client", "psutil", "pyyaml"]
+    # bundle-common is this repository's common/, which pulls nothing itself.
+    assert (
+        tomllib.loads((ROOT / "common" / "pyproject.toml").read_text())["project"]["name"] == "bundle-common"
+    )
+    assert dependency_names(ROOT / "common") == []
 
 
 def test_the_readme_documents_every_collector_with_its_default() -> None:

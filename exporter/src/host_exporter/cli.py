@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bundle_common.durations import DurationError, parse_duration
+from bundle_common.listen import ListenAddressError, join_host_port, parse_listen_address
 from host_exporter import __version__
 from host_exporter.collectors.base import HostPaths
 from host_exporter.config import ConfigError, load_config_file, parse_process_groups
@@ -100,25 +102,23 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def parse_listen_address(address: str) -> tuple[str, int]:
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--web.listen-address: {address!r} is not HOST:PORT")
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - node_exporter's default listens everywhere
+def listen_address(key: str, value: str) -> tuple[str, int]:
+    """The (host, port) to bind for a `--web.listen-address` value, read as exporter-toolkit reads it."""
+    try:
+        address = parse_listen_address(value)
+    except ListenAddressError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    return address.bind_host, address.port
 
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|ms|m|s))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-
-
-def parse_duration(flag: str, value: str) -> float:
-    """A Go-style duration as node_exporter's flags take it (5s, 500ms, 1m30s), in seconds."""
-    if not _DURATION.match(value):
-        raise ConfigError(f"{flag}: {value!r} is not a duration like 5s, 500ms or 1m")
-    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(value))
+def duration_seconds(key: str, value: str) -> float:
+    """A Prometheus duration (5s, 500ms, 1m30s), as node_exporter's duration flags take it, in seconds."""
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except DurationError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
     if seconds <= 0:
-        raise ConfigError(f"{flag}: must be longer than 0s")
+        raise ConfigError(f"{key}: must be longer than 0s")
     return seconds
 
 
@@ -160,10 +160,10 @@ def collector_settings(args: argparse.Namespace, config: dict[str, Any]) -> Coll
     )
     textfile = pick(args.textfile_directory, "collectors", "textfile", "directory")
     if args.mount_timeout is not None:
-        mount_timeout = parse_duration("--collector.filesystem.mount-timeout", args.mount_timeout)
+        mount_timeout = duration_seconds("--collector.filesystem.mount-timeout", args.mount_timeout)
     else:
         configured = _get(config, "collectors", "filesystem", "mount_timeout")
-        mount_timeout = parse_duration("collectors.filesystem.mount_timeout", configured or "5s")
+        mount_timeout = duration_seconds("collectors.filesystem.mount_timeout", configured or "5s")
     return CollectorSettings(
         paths=paths,
         textfile_directory=Path(textfile) if textfile else None,
@@ -216,7 +216,10 @@ def prepare(argv: list[str] | None) -> tuple[ExporterServer, str]:
     telemetry_path = args.telemetry_path or _get(config, "web", "telemetry_path") or "/metrics"
     if not telemetry_path.startswith("/") or telemetry_path == "/":
         raise ConfigError(f"--web.telemetry-path: {telemetry_path!r} must start with / and not be / itself")
-    address = parse_listen_address(args.listen_address or _get(config, "web", "listen_address") or ":9100")
+    if args.listen_address is not None:
+        address = listen_address("--web.listen-address", args.listen_address)
+    else:
+        address = listen_address("web.listen_address", _get(config, "web", "listen_address") or ":9100")
     try:
         tls = web.tls.context() if web.tls else None
     except (ssl.SSLError, OSError) as exc:
@@ -226,11 +229,11 @@ def prepare(argv: list[str] | None) -> tuple[ExporterServer, str]:
         server = ExporterServer(address, registry, telemetry_path, web, tls)
     except OSError as exc:
         raise ConfigError(
-            f"--web.listen-address: cannot listen on {address[0]}:{address[1]}: {exc.strerror}"
+            f"--web.listen-address: cannot listen on {join_host_port(*address)}: {exc.strerror}"
         ) from None
     scheme = "https" if web.tls else "http"
     log.info("enabled collectors: %s", ", ".join(enabled))
-    return server, f"{scheme}://{address[0]}:{server.server_address[1]}{telemetry_path}"
+    return server, f"{scheme}://{join_host_port(address[0], server.server_address[1])}{telemetry_path}"
 
 
 def main(argv: list[str] | None = None) -> int:
