@@ -1,39 +1,87 @@
-"""pushgateway-bridge --web.listen-address HOST:PORT --config FILE"""
+"""pushgateway-bridge --web.listen-address HOST:PORT [--web.listen-address HOST:PORT ...] --config FILE"""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import logging
+import socket
 import sys
 from pathlib import Path
 
 import uvicorn
 
+from bundle_common.listen import ListenAddress, ListenAddressError, join_host_port, parse_listen_address
 from pushgateway_bridge.core.config import ConfigError, load_settings
 from pushgateway_bridge.main import create_app
 
-
-def parse_listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"--web.listen-address must be HOST:PORT, got {value!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104  (":8000" means every address, as asked)
+DEFAULT_LISTEN_ADDRESS = "127.0.0.1:8000"
+STARTUP_FAILURE = 3  # uvicorn's status when the application does not start
+log = logging.getLogger("pushgateway_bridge")
 
 
-def main(argv: list[str] | None = None) -> int:
+def listen_address(value: str) -> ListenAddress:
+    try:
+        return parse_listen_address(value)
+    except ListenAddressError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pushgateway-bridge", description=__doc__)
     parser.add_argument(
         "--web.listen-address",
         dest="listen",
-        type=parse_listen,
-        default=("127.0.0.1", 8000),
-        help="HOST:PORT to listen on (default 127.0.0.1:8000)",
+        type=listen_address,
+        action="append",
+        metavar="HOST:PORT",
+        help="HOST:PORT to listen on; repeat it to serve every API on several addresses, as "
+        f"exporter-toolkit does (default {DEFAULT_LISTEN_ADDRESS})",
     )
     parser.add_argument(
         "--config", type=Path, default=None, help="YAML config file (BRIDGE_* env overrides it)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def listen(address: ListenAddress) -> socket.socket:
+    """A listening socket on `address`; a host name listens on its first IPv4 address, as Go's net.Listen."""
+    found = socket.getaddrinfo(
+        address.bind_host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    family, _, _, _, sockaddr = min(found, key=lambda info: info[0] != socket.AF_INET)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart while old connections linger
+        sock.bind(sockaddr)
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def open_sockets(addresses: list[ListenAddress]) -> list[socket.socket]:
+    """One socket per address, all bound before serving starts; ConfigError naming the one that fails."""
+    sockets: list[socket.socket] = []
+    try:
+        for address in addresses:
+            try:
+                sockets.append(listen(address))
+            except OSError as exc:
+                raise ConfigError(
+                    "--web.listen-address", f"cannot listen on {address}: {exc.strerror or exc}"
+                ) from None
+    except ConfigError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    addresses = args.listen or [parse_listen_address(DEFAULT_LISTEN_ADDRESS)]
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -46,17 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per push would drown the log
     try:
+        sockets = open_sockets(addresses)
+    except ConfigError as exc:
+        print(f"pushgateway-bridge: {exc.key}: {exc.reason}", file=sys.stderr)
+        return 2
+    try:
         app = create_app(settings)
     except OSError as exc:
         print(f"pushgateway-bridge: cannot open data_dir {settings.data_dir}: {exc}", file=sys.stderr)
         return 2
-    host, port = args.listen
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"  # the `fast` extra
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
         workers=1,
         http=http,
         loop=loop,
@@ -64,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         access_log=settings.log_level == "debug",
         lifespan="on",
     )
-    return 0
+    server = uvicorn.Server(config)
+    for sock in sockets:
+        host, port = sock.getsockname()[:2]
+        log.info("listening on http://%s", join_host_port(host, port))
+    server.run(sockets=sockets)  # one server, one event loop and one app for every address
+    return 0 if server.started else STARTUP_FAILURE
 
 
 if __name__ == "__main__":
