@@ -41,7 +41,7 @@ def held_writer(storage: SQLiteStorage) -> Iterator[None]:
         inside.set()
         release.wait(10)
 
-    holder = threading.Thread(target=storage._execute, args=(hold,))
+    holder = threading.Thread(target=storage.writer.execute, args=(hold,))
     holder.start()
     assert inside.wait(10)
     try:
@@ -54,13 +54,13 @@ def held_writer(storage: SQLiteStorage) -> Iterator[None]:
 def count_batches(storage: SQLiteStorage) -> list[int]:
     """The number of requests in each transaction the writer commits from now on."""
     batches: list[int] = []
-    write = storage._write
+    write = storage.writer._write
 
     def counting(batch: list[Any]) -> None:
         batches.append(len(batch))
         write(batch)
 
-    storage._write = counting  # type: ignore[method-assign]
+    storage.writer._write = counting  # type: ignore[method-assign]
     return batches
 
 
@@ -136,14 +136,14 @@ def test_requests_queued_meanwhile_share_one_transaction_and_wait_for_it(tmp_pat
 def test_a_failed_transaction_fails_everything_built_on_it(tmp_path: Path) -> None:
     storage = SQLiteStorage(tmp_path / "bridge.sqlite3", 3)
     storage.commit([scheduler("a", 1)], [OutboxItem("loki", "a", {})])
-    write = storage._write
+    write = storage.writer._write
 
     def broken(batch: Any) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
     results: Results = []
     with held_writer(storage):
-        storage._write = broken  # type: ignore[method-assign]
+        storage.writer._write = broken  # type: ignore[method-assign]
         storage.submit([scheduler("a", 2)], [OutboxItem("loki", "a", {})], results.append)
         storage.submit([scheduler("a", 3)], [OutboxItem("loki", "a", {})], results.append)
         with pytest.raises(SpoolFull):  # 1 committed + 2 queued = spool_max_events
@@ -153,7 +153,7 @@ def test_a_failed_transaction_fails_everything_built_on_it(tmp_path: Path) -> No
     assert storage.get("scheduler", "a") == {"scheduler_id": "a", "value": 1}  # staged writes dropped
     assert storage.pending_total() == 1
 
-    storage._write = write  # type: ignore[method-assign]
+    storage.writer._write = write  # type: ignore[method-assign]
     storage.commit([scheduler("a", 4)], [OutboxItem("loki", "a", {}), OutboxItem("loki", "a", {})])
     assert storage.entities("scheduler")["a"]["value"] == 4
     assert storage.pending_total() == 3
@@ -170,9 +170,9 @@ def test_a_failing_forwarder_job_does_not_fail_requests_in_its_transaction(tmp_p
 
     results: Results = []
     with held_writer(storage):
-        job, job_outcome = in_thread(lambda: storage._execute(bad, -1))
+        job, job_outcome = in_thread(lambda: storage.writer.execute(bad, -1))
         storage.submit([scheduler("a", 1)], [OutboxItem("loki", "a", {"n": 2})], results.append)
-        wait_until(lambda: len(storage.queue) == 2, what="job and request queued together")
+        wait_until(lambda: len(storage.writer.queue) == 2, what="job and request queued together")
     job.join(10)
     wait_until(lambda: results, what="request committed")
     assert results == [None]
@@ -269,7 +269,7 @@ def test_a_waiter_that_raises_does_not_stop_the_writer(tmp_path: Path) -> None:
 def test_writes_larger_than_one_statement_are_split(tmp_path: Path) -> None:
     path = tmp_path / "bridge.sqlite3"
     storage = SQLiteStorage(path, 100)
-    storage.max_params = 10  # 2 entities, 2 outbox rows, 10 ids per statement
+    storage.writer.max_params = 10  # 2 entities, 2 outbox rows, 10 ids per statement
     storage.commit(
         [scheduler(f"s{n}", n) for n in range(7)], [OutboxItem("loki", f"k{n}", {"n": n}) for n in range(23)]
     )

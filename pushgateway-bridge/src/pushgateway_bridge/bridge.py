@@ -17,7 +17,7 @@ from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
 from pushgateway_bridge.sinks.events_file import EventsFileSink
 from pushgateway_bridge.sinks.loki import LokiSink
 from pushgateway_bridge.sinks.notify import NotifySink
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, Storage
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 
 log = logging.getLogger("pushgateway_bridge")
@@ -26,7 +26,7 @@ log = logging.getLogger("pushgateway_bridge")
 class Bridge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.storage = SQLiteStorage(
+        self.storage: Storage = SQLiteStorage(
             settings.database_path, settings.spool_max_events, settings.sqlite_synchronous
         )
         self.auth = Authenticator(settings)

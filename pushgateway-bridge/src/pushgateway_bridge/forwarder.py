@@ -19,7 +19,7 @@ from pushgateway_bridge.domain.state import group_path, grouping, render
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
-from pushgateway_bridge.storage.sqlite import SQLiteStorage
+from pushgateway_bridge.storage.base import Storage
 
 log = logging.getLogger("pushgateway_bridge.forwarder")
 
@@ -39,7 +39,7 @@ def backoff(attempt: int, settings: Settings) -> float:
 class Worker(threading.Thread):
     downstream = ""
 
-    def __init__(self, settings: Settings, storage: SQLiteStorage, metrics: BridgeMetrics) -> None:
+    def __init__(self, settings: Settings, storage: Storage, metrics: BridgeMetrics) -> None:
         super().__init__(name=f"forward-{self.downstream}", daemon=True)
         self.settings = settings
         self.storage = storage
@@ -94,7 +94,7 @@ class PushgatewayWorker(Worker):
 
     downstream = "pushgateway"
 
-    def __init__(self, settings: Settings, storage: SQLiteStorage, metrics: BridgeMetrics) -> None:
+    def __init__(self, settings: Settings, storage: Storage, metrics: BridgeMetrics) -> None:
         super().__init__(settings, storage, metrics)
         self.sink = PushgatewaySink(settings.pushgateway_url, settings.request_timeout_seconds)
         self.start_time: str | None = None
@@ -186,7 +186,7 @@ class OutboxWorker(Worker):
         downstream: str,
         sink: BatchSink,
         settings: Settings,
-        storage: SQLiteStorage,
+        storage: Storage,
         metrics: BridgeMetrics,
         batch_size: int,
         idle_wait: float,

@@ -44,6 +44,9 @@ class Storage(Protocol):
 
     def entities(self, kind: str) -> dict[str, State]: ...
 
+    def snapshot(self, kind: str, key: str) -> State | None:
+        """The committed state only (what may be pushed), without writes still in flight."""
+
     def claim(self, event_ids: Sequence[str]) -> list[bool]:
         """For each client event id: True if new (now taken), False if already seen (a resend)."""
 
@@ -87,6 +90,9 @@ class Storage(Protocol):
 
     def pending_stats(self) -> dict[str, tuple[int, float | None]]:
         """downstream -> (pending count, oldest created time)."""
+
+    def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
+        """(downstream, key, error) of the items dropped after a permanent error."""
 
     def pending_total(self) -> int: ...
 

@@ -1,0 +1,110 @@
+"""The outbox: deliveries committed with the requests that caused them, read and settled by the forwarders.
+
+Reads go through a second connection, which WAL lets run beside the writer, so reading the next batch
+never waits for a commit. Settling (delivered, retry later, dead letter) is SQL the group-commit writer
+runs in its next transaction. The number of undelivered items is kept in memory for the spool limit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pushgateway_bridge.storage.base import Pending, SpoolFull
+from pushgateway_bridge.storage.group_commit import Job, chunks, placeholders
+
+
+class Outbox:
+    def __init__(self, path: Path, spool_max: int, pending: int, max_params: int) -> None:
+        self.lock = threading.Lock()  # the reading connection
+        self.reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.spool_max = spool_max
+        self.pending = pending  # committed, undelivered
+        self.queued = 0  # submitted, not yet committed (they count against the spool too)
+        self.max_params = max_params
+
+    # --- the spool limit (callers hold the storage's lock) --------------------------------------------
+
+    def reserve(self, count: int) -> None:
+        """Room for `count` more items, or SpoolFull."""
+        queued = self.pending + self.queued
+        if count and queued + count > self.spool_max:
+            raise SpoolFull(f"{queued} undelivered events (spool_max_events={self.spool_max})")
+        self.queued += count
+
+    def committed(self, added: int, removed: int) -> None:
+        self.pending += added - removed
+        self.queued -= added
+
+    def none_queued(self) -> None:
+        self.queued = 0
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
+        # One row holding a JSON array, not `limit` rows: each row fetched lets go of the GIL.
+        with self.lock:
+            (found,) = self.reader.execute(
+                "SELECT json_group_array(json_array(id, key, json(payload), attempts, created)) FROM"
+                " (SELECT * FROM outbox WHERE downstream = ? AND next_attempt <= ? ORDER BY id LIMIT ?)",
+                (downstream, now, limit),
+            ).fetchone()
+        rows = sorted(json.loads(found))
+        return [Pending(row[0], downstream, row[1], row[2], row[3], row[4]) for row in rows]
+
+    def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
+        with self.lock:
+            rows = self.reader.execute(
+                "SELECT downstream, key, error FROM dead_letters WHERE ? IS NULL OR downstream = ?",
+                (downstream, downstream),
+            ).fetchall()
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    def pending_stats(self) -> dict[str, tuple[int, float | None]]:
+        with self.lock:
+            rows = self.reader.execute(
+                "SELECT downstream, count(*), min(created) FROM outbox GROUP BY downstream"
+            ).fetchall()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def close(self) -> None:
+        with self.lock:
+            self.reader.close()
+
+    # --- settling: jobs for the writer ----------------------------------------------------------------
+
+    def delete_job(self, ids: Sequence[int]) -> Job:
+        def delete(db: sqlite3.Connection) -> None:
+            for chunk in chunks(list(ids), self.max_params):
+                db.execute(f"DELETE FROM outbox WHERE id IN ({placeholders('?', len(chunk))})", chunk)  # noqa: S608
+
+        return delete
+
+    @staticmethod
+    def retry_job(ids: Sequence[int], next_attempt: float, error: str) -> Job:
+        return lambda db: db.executemany(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?",
+            [(next_attempt, error[:2000], i) for i in ids],
+        ).close()
+
+    @staticmethod
+    def dead_letter_job(ids: Sequence[int], error: str) -> Job:
+        """Move the items to dead_letters, where a person can see why."""
+        now = time.time()
+
+        def move(db: sqlite3.Connection) -> None:
+            for i in ids:
+                db.execute(
+                    "INSERT INTO dead_letters"
+                    " (id, downstream, key, payload, attempts, created, failed, error)"
+                    " SELECT id, downstream, key, payload, attempts + 1, created, ?, ?"
+                    " FROM outbox WHERE id = ?",
+                    (now, error[:2000], i),
+                )
+                db.execute("DELETE FROM outbox WHERE id = ?", (i,))
+
+        return move
