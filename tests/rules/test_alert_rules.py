@@ -43,6 +43,22 @@ def series(name: str, **labels: str) -> str:
     return name + "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}"
 
 
+def disk(
+    *, size: int, free: int | str, avail: int | str, samples: int = 20, labels: dict[str, str] = DISK
+) -> dict[str, str]:
+    """One filesystem's node_filesystem_* series: a number is held constant, a string is promtool notation."""
+
+    def values(value: int | str) -> str:
+        return value if isinstance(value, str) else f"{value}x{samples}"
+
+    return {
+        series("node_filesystem_size_bytes", **labels): values(size),
+        series("node_filesystem_free_bytes", **labels): values(free),
+        series("node_filesystem_avail_bytes", **labels): values(avail),
+        series("node_filesystem_readonly", **labels): values(0),
+    }
+
+
 @dataclass
 class Case:
     """One `promtool test rules` test: input series, then the alerts expected at one evaluation time."""
@@ -143,76 +159,66 @@ HOST_CASES = [
         "20m",
     ),
     Case(
-        "HostDiskAlmostFull fires as warning and critical at 99% full",
+        "HostDiskAlmostFull fires as warning and critical at 97.8% of the space users can have",
         "HostDiskAlmostFull",
-        {
-            series("node_filesystem_avail_bytes", **DISK): "1x20",
-            series("node_filesystem_size_bytes", **DISK): "100x20",
-        },
+        disk(size=100, free=10, avail=2),  # used 90 of 92; 8 blocks reserved for root
         "10m",
         [
             (
                 {"severity": "warning", **DISK},
                 "Disk / almost full on h1",
-                "/ (/dev/sda1) on h1 is 99.0% full, above 90%.",
+                "/ (/dev/sda1) on h1 is 97.8% full, above 90%.",
             ),
             (
                 {"severity": "critical", **DISK},
                 "Disk / almost full on h1",
-                "/ (/dev/sda1) on h1 is 99.0% full, above 97%.",
+                "/ (/dev/sda1) on h1 is 97.8% full, above 97%.",
             ),
         ],
     ),
     Case(
-        "HostDiskAlmostFull at 95% full is only a warning",
+        "HostDiskAlmostFull at 93.8% of the space users can have is only a warning",
         "HostDiskAlmostFull",
-        {
-            series("node_filesystem_avail_bytes", **DISK): "5x20",
-            series("node_filesystem_size_bytes", **DISK): "100x20",
-        },
+        disk(size=100, free=25, avail=5),  # used 75 of 80
         "10m",
         [
             (
                 {"severity": "warning", **DISK},
                 "Disk / almost full on h1",
-                "/ (/dev/sda1) on h1 is 95.0% full, above 90%.",
+                "/ (/dev/sda1) on h1 is 93.8% full, above 90%.",
             )
         ],
     ),
     Case(
+        "HostDiskAlmostFull stays silent at 89.9% used, though only 9% of the disk is available",
+        "HostDiskAlmostFull",
+        disk(size=100, free=20, avail=9),  # used 80 of 89, as df's Use%; 1 - avail/size would say 91%
+        "10m",
+    ),
+    Case(
         "HostDiskAlmostFull stays silent at half full",
         "HostDiskAlmostFull",
-        {
-            series("node_filesystem_avail_bytes", **DISK): "50x20",
-            series("node_filesystem_size_bytes", **DISK): "100x20",
-        },
+        disk(size=100, free=50, avail=45),
         "10m",
     ),
     Case(
         "HostDiskFillingUp fires when free space falls fast enough to run out within 24h",
         "HostDiskFillingUp",
-        {
-            series("node_filesystem_avail_bytes", **DISK): "39-0.03x600",
-            series("node_filesystem_size_bytes", **DISK): "100x600",
-            series("node_filesystem_readonly", **DISK): "0x600",
-        },
+        # 5 blocks reserved for root: 24.6 of the 95 users can have are left at 8h.
+        disk(size=100, free="44-0.03x600", avail="39-0.03x600", samples=600),
         "8h",
         [
             (
                 {"severity": "warning", **DISK},
                 "Disk / on h1 fills up within 24h",
-                "/ (/dev/sda1) on h1 has 24.6% free and, at the rate of the last 6h, will be full within 24h.",
+                "/ (/dev/sda1) on h1 has 25.9% free and, at the rate of the last 6h, will be full within 24h.",
             )
         ],
     ),
     Case(
         "HostDiskFillingUp stays silent when free space holds steady",
         "HostDiskFillingUp",
-        {
-            series("node_filesystem_avail_bytes", **DISK): "30x600",
-            series("node_filesystem_size_bytes", **DISK): "100x600",
-            series("node_filesystem_readonly", **DISK): "0x600",
-        },
+        disk(size=100, free=35, avail=30, samples=600),
         "8h",
     ),
     Case(
@@ -894,13 +900,11 @@ def rendered_alerts() -> dict[str, Path]:
     return found
 
 
-def run_promtool(rule_file: Path, cases: list[Case], tmp_path: Path, evaluation_interval: str) -> None:
+def run_promtool(
+    rule_file: Path, tests: list[dict[str, Any]], tmp_path: Path, evaluation_interval: str
+) -> None:
     test_file = tmp_path / f"{rule_file.stem}.{evaluation_interval}.test.yml"
-    document = {
-        "rule_files": [str(rule_file)],
-        "evaluation_interval": evaluation_interval,
-        "tests": [case.promtool_test() for case in cases],
-    }
+    document = {"rule_files": [str(rule_file)], "evaluation_interval": evaluation_interval, "tests": tests}
     test_file.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     result = subprocess.run(
         [binary("promtool"), "test", "rules", str(test_file)],
@@ -931,7 +935,31 @@ def test_alerts_fire_and_stay_silent(rule_file: Path, tmp_path: Path) -> None:
     assert cases, f"no cases for {rule_file.name}"
     for interval in sorted({case.evaluation_interval for case in cases}):
         selected = [case for case in cases if case.evaluation_interval == interval]
-        run_promtool(rule_file, selected, tmp_path, interval)
+        run_promtool(rule_file, [case.promtool_test() for case in selected], tmp_path, interval)
+
+
+def test_filesystem_usage_is_the_used_share_of_the_space_users_can_have(tmp_path: Path) -> None:
+    """df's Use% and psutil's disk_usage().percent: used / (used + avail) with used = size - free."""
+    reserved = DISK
+    unreserved = {**DISK, "device": "/dev/sdb1", "mountpoint": "/data"}
+    empty = {**DISK, "device": "none", "fstype": "ramfs", "mountpoint": "/run/empty"}
+    inputs = {
+        **disk(size=100, free=25, avail=5, labels=reserved),
+        **disk(size=100, free=40, avail=40, labels=unreserved),
+        **disk(size=0, free=0, avail=0, labels=empty),
+    }
+    record = "instance_mountpoint:node_filesystem_utilisation:ratio"
+    expected = [
+        {"labels": series(record, **reserved), "value": 0.9375},  # 75 used of 80; 1 - avail/size says 0.95
+        {"labels": series(record, **unreserved), "value": 0.6},
+    ]  # the empty filesystem has no value rather than NaN
+    test = {
+        "name": "filesystem usage counts root's reserved blocks neither as used nor as available",
+        "interval": "1m",
+        "input_series": [{"series": name, "values": values} for name, values in inputs.items()],
+        "promql_expr_test": [{"expr": record, "eval_time": "2m", "exp_samples": expected}],
+    }
+    run_promtool(RULES / "host.rules.yml", [test], tmp_path, "1m")
 
 
 def test_every_alert_has_a_firing_and_a_silent_case() -> None:
