@@ -1,9 +1,11 @@
 """`make run`: the bundle on loopback, for trying it out on one machine.
 
 Starts Pushgateway, Alertmanager, the bridge, the host exporter and Prometheus (loading the rendered rules),
-each as its own process with its data under .run/, prints the URLs and a demo API key, and stops everything
-by PID on Ctrl-C. Each port can be set with an environment variable (BUNDLE_<NAME>_PORT); a busy default
-port is replaced by a free one, and the URL printed is the one in use. BUNDLE_RUN_DIR moves .run/.
+each as its own process with its data under .run/, prints the URLs, a demo API key and the bridge's
+anonymous scope, and stops everything by PID on Ctrl-C. The bridge listens on two ports: 8000, and 17000
+where the sidecar SDK sends by default. Each port can be set with an environment variable
+(BUNDLE_<NAME>_PORT, BUNDLE_SIDECAR_PORT for the bridge's second one); a busy default port is replaced by a
+free one, and the URL printed is the one in use. BUNDLE_RUN_DIR moves .run/.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ DEFAULT_PORTS = {
     "alertmanager": 9093,
     "exporter": 9100,
     "bridge": 8000,
+    "sidecar": 17000,  # the bridge again: the sidecar seed's snippet and the SDK send to localhost:17000
 }
+# What requests without a key may write: the sidecar seed's snippet sends none. Loopback only, a demo.
+ANONYMOUS_SCOPE: dict[str, Any] = {"services": ["*"], "schedulers": [], "rate_per_second": 50}
 
 
 def port_for(name: str) -> int:
@@ -74,6 +79,7 @@ class Service:
     url: str
     ready_path: str
     env: dict[str, str] = field(default_factory=dict)
+    also: dict[str, str] = field(default_factory=dict)  # more addresses of the same process, by name
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -88,14 +94,17 @@ class Service:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
+        waiting = [self.url, *self.also.values()]
         while time.monotonic() < deadline:
             if self.popen is None or self.popen.poll() is not None:
                 raise SystemExit(f"make run: {self.name} exited; see .run/logs/{self.name}.log")
             try:
-                if requests.get(self.url + self.ready_path, timeout=2).status_code == 200:
-                    return
+                while waiting and requests.get(waiting[0] + self.ready_path, timeout=2).status_code == 200:
+                    waiting.pop(0)
             except requests.RequestException:
                 pass
+            if not waiting:
+                return
             time.sleep(0.2)
         raise SystemExit(
             f"make run: {self.name} not ready after {timeout:.0f}s; see .run/logs/{self.name}.log"
@@ -113,7 +122,7 @@ class Service:
 
 
 def bridge_config(demo_key: str) -> dict[str, Any]:
-    """A demo key that may write everything; the key is printed, only its hash is stored."""
+    """A demo key that may write everything (printed; only its hash is stored), and the anonymous scope."""
     return {
         "api_keys": [
             {
@@ -123,7 +132,8 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
                 "schedulers": ["*"],
                 "rate_per_second": 100,
             }
-        ]
+        ],
+        "anonymous": ANONYMOUS_SCOPE,
     }
 
 
@@ -169,7 +179,7 @@ def prometheus_config(ports: dict[str, int], with_bridge: bool) -> Path:
 def services(ports: dict[str, int], demo_key: str) -> list[Service]:
     """The bundle's processes in start order: downstreams first, Prometheus last."""
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    data = {name: RUN_DIR / name for name in ports}
+    data = {name: RUN_DIR / name for name in ports if name != "sidecar"}
     for path in data.values():
         path.mkdir(parents=True, exist_ok=True)
     debian = "make setup installs it"
@@ -210,7 +220,12 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
         bundle.append(
             Service(
                 "bridge",
-                [bridge, f"--web.listen-address=127.0.0.1:{ports['bridge']}", f"--config={bridge_yml}"],
+                [
+                    bridge,
+                    f"--web.listen-address=127.0.0.1:{ports['bridge']}",
+                    f"--web.listen-address=127.0.0.1:{ports['sidecar']}",
+                    f"--config={bridge_yml}",
+                ],
                 url["bridge"],
                 "/health",
                 env={
@@ -218,6 +233,7 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
                     "BRIDGE_ALERTMANAGER_URL": url["alertmanager"],
                     "BRIDGE_DATA_DIR": str(data["bridge"]),
                 },
+                also={"sidecar": url["sidecar"]},
             )
         )
     bundle.append(
@@ -246,6 +262,35 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
     return bundle
 
 
+def print_urls(started: list[Service]) -> None:
+    urls = []
+    for service in started:
+        urls.append((service.name, service.url, ""))
+        urls += [(name, url, f"  (the {service.name} again)") for name, url in service.also.items()]
+    width = max(len(name) for name, _, _ in urls)
+    print("The bundle is running on loopback (logs in .run/logs/):")
+    for name, url, note in urls:
+        print(f"  {name:<{width}}  {url}{note}")
+
+
+def print_bridge_access(demo_key: str, sidecar_port: int) -> None:
+    scope = ANONYMOUS_SCOPE
+    print(f"\nDemo API key for the bridge (x-api-key or Authorization: Bearer): {demo_key}")
+    print(
+        "Without a key the bridge grants the anonymous scope: "
+        f"services and sidecar apps {', '.join(scope['services']) or 'none'}, "
+        f"schedulers {', '.join(scope['schedulers']) or 'none'}, {scope['rate_per_second']} requests/s."
+    )
+    default = DEFAULT_PORTS["sidecar"]
+    if sidecar_port == default:
+        print(f"So the sidecar SDK's SidecarEmitter(base_url='http://localhost:{default}') works as is.")
+    else:
+        print(
+            f"The sidecar SDK sends to localhost:{default} by default; this run's bridge is on "
+            f"{sidecar_port}, so: SidecarEmitter(base_url='http://localhost:{sidecar_port}') or SIDECAR_URL."
+        )
+
+
 def main() -> int:
     (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
     ports = {name: port_for(name) for name in DEFAULT_PORTS}
@@ -264,12 +309,9 @@ def main() -> int:
             service.start()
             started.append(service)
             service.wait_ready()
-        width = max(len(service.name) for service in started)
-        print("The bundle is running on loopback (logs in .run/logs/):")
-        for service in started:
-            print(f"  {service.name:<{width}}  {service.url}")
+        print_urls(started)
         if any(service.name == "bridge" for service in started):
-            print(f"\nDemo API key for the bridge (x-api-key or Authorization: Bearer): {demo_key}")
+            print_bridge_access(demo_key, ports["sidecar"])
         print("Press Ctrl-C to stop everything.")
         while not stopping:
             for service in started:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import requests
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> None:
     for name in ("prometheus", "pushgateway", "alertmanager"):
         binary(name)  # fails under CI when a Debian package is missing
-    names = ("prometheus", "pushgateway", "alertmanager", "exporter", "bridge")
+    names = ("prometheus", "pushgateway", "alertmanager", "exporter", "bridge", "sidecar")
     env = {**os.environ, **{f"BUNDLE_{name.upper()}_PORT": str(free_port()) for name in names}}
     env["BUNDLE_RUN_DIR"] = str(tmp_path / "run")
     output = tmp_path / "run.out"
@@ -36,7 +37,8 @@ def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> Non
         wait_until(
             lambda: "Press Ctrl-C" in output.read_text(), timeout=60, what="make run to print its URLs"
         )
-        urls = dict(re.findall(r"^  (\w+)\s+(http://127\.0\.0\.1:\d+)$", output.read_text(), re.MULTILINE))
+        printed = output.read_text()
+        urls = dict(re.findall(r"^  (\w+)\s+(http://127\.0\.0\.1:\d+)(?:  \(.+\))?$", printed, re.MULTILINE))
         for name in names:
             assert urls[name] == f"http://127.0.0.1:{env[f'BUNDLE_{name.upper()}_PORT']}"
         assert requests.get(f"{urls['exporter']}/metrics", timeout=5).status_code == 200
@@ -59,6 +61,23 @@ def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> Non
                 'scheduler_id="demo-job"' in requests.get(f"{urls['pushgateway']}/metrics", timeout=5).text
             ),
             what="the demo scheduler's group in Pushgateway",
+        )
+        # The sidecar seed's snippet sends no key to the bridge's second port: the printed anonymous scope
+        # takes its batch there, and it reaches Pushgateway too.
+        assert "Without a key the bridge grants the anonymous scope: services and sidecar apps *" in printed
+        assert f"this run's bridge is on {env['BUNDLE_SIDECAR_PORT']}" in printed
+        app = {"app_id": str(uuid.uuid4()), "name": "my-app", "version": "1.0.0"}
+        event = {"site_id": "site1", "app": app, "entity_type": "job", "business_key": "daily-batch"}
+        batch = requests.post(
+            f"{urls['sidecar']}/v1/events/batch",
+            json={"events": [{**event, "kind": "started"}, {**event, "kind": "finished", "duration_s": 1.5}]},
+            timeout=5,
+        )
+        assert batch.status_code == 202, batch.text
+        assert batch.json()["accepted"] == 2
+        wait_until(
+            lambda: 'app="my-app"' in requests.get(f"{urls['pushgateway']}/metrics", timeout=5).text,
+            what="the sidecar app's group in Pushgateway",
         )
         # Prometheus loaded the rendered rules.
         groups = requests.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
