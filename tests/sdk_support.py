@@ -12,7 +12,7 @@ import re
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -125,6 +125,22 @@ def _validate_measures(event: dict[str, Any], where: str) -> None:
         raise Invalid(where + "metadata", "must be an object")
 
 
+class Reply(NamedTuple):
+    status: int
+    content_type: str
+    payload: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# What `fail_next` holds: a status, or a status with response headers (e.g. Retry-After).
+Forced = int | tuple[int, dict[str, str]]
+
+
+def forced_reply(forced: Forced) -> Reply:
+    status, headers = (forced, {}) if isinstance(forced, int) else forced
+    return _json(status, {"detail": "forced failure"}, headers)
+
+
 class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -140,7 +156,7 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []  # every request: path, headers, status
         self._server: _Server | None = None
 
-    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, bytes]:
+    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> Reply:
         raise NotImplementedError
 
     def start(self) -> None:
@@ -153,7 +169,7 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                status, content_type, payload = receiver.handle(self, body)
+                status, content_type, payload, headers = receiver.handle(self, body)
                 with receiver.lock:
                     receiver.requests.append(
                         {
@@ -165,6 +181,8 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
 
@@ -172,7 +190,9 @@ class Receiver:
                 pass
 
         self._server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # A short poll interval: stop() waits for it (the default half second per server adds up).
+        serve = self._server.serve_forever
+        threading.Thread(target=serve, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -182,7 +202,11 @@ class Receiver:
 
 
 class EventReceiver(Receiver):
-    """The bridge's `/v1/event` and `/v1/events/batch`, strictly validated; `fail_next` forces errors."""
+    """The bridge's `/v1/event` and `/v1/events/batch`, strictly validated; `fail_next` forces errors.
+
+    `api_key` may change while it runs (as when the bridge's configuration is fixed). While `gate` is clear,
+    requests wait at it (`held` is set once one does), so a test can hold the sender inside a request.
+    """
 
     def __init__(self, port: int | None = None, api_key: str | None = None) -> None:
         super().__init__(port)
@@ -190,12 +214,18 @@ class EventReceiver(Receiver):
         self.events: list[dict[str, Any]] = []
         self.batches: list[list[dict[str, Any]]] = []
         self.rejections: list[dict[str, str]] = []
-        self.fail_next: list[int] = []  # statuses to answer the next requests with, in order
+        self.fail_next: list[Forced] = []  # answers to the next requests, in order
+        self.gate = threading.Event()
+        self.gate.set()
+        self.held = threading.Event()
 
-    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, bytes]:
+    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> Reply:
+        if not self.gate.is_set():
+            self.held.set()
+            self.gate.wait()
         with self.lock:
             if self.fail_next:
-                return _json(self.fail_next.pop(0), {"detail": "forced failure"})
+                return forced_reply(self.fail_next.pop(0))
         if handler.path not in ("/v1/event", "/v1/events/batch"):
             return _json(404, {"detail": "not found"})
         try:
@@ -226,7 +256,7 @@ class EventReceiver(Receiver):
             validate_event(event, "" if single else f"events[{index}].")
         return events
 
-    def _reject(self, status: int, field: str, reason: str) -> tuple[int, str, bytes]:
+    def _reject(self, status: int, field: str, reason: str) -> Reply:
         with self.lock:
             self.rejections.append({"field": field, "reason": reason})
         return _json(status, {"detail": [{"field": field, "reason": reason}]})
@@ -244,39 +274,39 @@ class OtlpReceiver(Receiver):
         self.spans: list[Any] = []  # opentelemetry.proto.trace.v1.trace_pb2.Span
         self.resources: list[dict[str, Any]] = []
 
-    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, bytes]:
+    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> Reply:
         if handler.path != "/v1/traces":
-            return 404, "text/plain", b"not found"
+            return Reply(404, "text/plain", b"not found")
         if handler.headers.get("Content-Type") != "application/x-protobuf":
-            return 415, "text/plain", b"Content-Type must be application/x-protobuf"
+            return Reply(415, "text/plain", b"Content-Type must be application/x-protobuf")
         if handler.headers.get("Content-Encoding") not in (None, "identity", "gzip"):
-            return 415, "text/plain", b"unsupported Content-Encoding"
+            return Reply(415, "text/plain", b"unsupported Content-Encoding")
         if handler.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         request = ExportTraceServiceRequest()
         try:
             request.ParseFromString(body)
         except Exception:  # google.protobuf.message.DecodeError, untyped
-            return 400, "text/plain", b"body is not an ExportTraceServiceRequest"
+            return Reply(400, "text/plain", b"body is not an ExportTraceServiceRequest")
         with self.lock:
             for resource_spans in request.resource_spans:
                 attributes = {kv.key: kv.value.string_value for kv in resource_spans.resource.attributes}
                 self.resources.append(attributes)
                 for scope_spans in resource_spans.scope_spans:
                     self.spans.extend(scope_spans.spans)
-        return 200, "application/x-protobuf", ExportTraceServiceResponse().SerializeToString()
+        return Reply(200, "application/x-protobuf", ExportTraceServiceResponse().SerializeToString())
 
 
 class ApiReceiver(Receiver):
-    """Records JSON requests of the seed APIs (POST and PUT); `fail_next` forces statuses."""
+    """Records JSON requests of the seed APIs (POST and PUT); `fail_next` forces answers."""
 
     def __init__(self, port: int | None = None) -> None:
         super().__init__(port)
         self.calls: list[dict[str, Any]] = []  # method, path, headers (lower-case), body
-        self.fail_next: list[int] = []
+        self.fail_next: list[Forced] = []
         self.unknown: set[str] = set()  # paths answered 404 (e.g. a scheduler not registered yet)
 
-    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, bytes]:
+    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> Reply:
         headers = {key.lower(): value for key, value in handler.headers.items()}
         if headers.get("content-type") != "application/json":
             return _json(415, {"detail": [{"field": "Content-Type", "reason": "must be application/json"}]})
@@ -289,7 +319,7 @@ class ApiReceiver(Receiver):
                 {"method": handler.command, "path": handler.path, "headers": headers, "body": document}
             )
             if self.fail_next:
-                return _json(self.fail_next.pop(0), {"detail": "forced failure"})
+                return forced_reply(self.fail_next.pop(0))
             if handler.path in self.unknown:
                 self.unknown.discard(handler.path)
                 return _json(404, {"detail": "scheduler not registered"})
@@ -305,5 +335,5 @@ def _batch_events(document: Any) -> list[Any] | None:
     return events
 
 
-def _json(status: int, body: Any) -> tuple[int, str, bytes]:
-    return status, "application/json", json.dumps(body).encode()
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, "application/json", json.dumps(body).encode(), tuple((headers or {}).items()))

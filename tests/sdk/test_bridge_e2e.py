@@ -23,6 +23,8 @@ import requests
 import yaml
 
 from monitoring_sdk import AppRef, ClimateClient, Monitored, SchedulerClient, SidecarEmitter
+from monitoring_sdk.settings import Settings
+from monitoring_sdk.spool import Spool
 from sdk_support import OtlpReceiver
 from stack import Prometheus, Pushgateway, ServerProcess, Stack, free_port, wait_until
 
@@ -170,9 +172,8 @@ def test_seed_snippet_sends_sidecar_api_key_when_set(stack: Stack, tmp_path: Pat
     result = run_script(tmp_path, seed_job("def process_data():\n    pass\n"), {"SIDECAR_API_KEY": key})
     assert result.returncode == 0, result.stderr
     bridge.prometheus.wait_for('sidecar_job_status{status="finished", business_key="daily-batch"} == 1')
-    assert not any((tmp_path / "spool").glob("*.jsonl")) or all(
-        path.stat().st_size == 0 for path in (tmp_path / "spool").glob("*.jsonl")
-    )
+    spool = Settings(spool_dir=tmp_path / "spool").spool_path("http://localhost:17000")
+    assert not Spool(spool).pending()  # every event was delivered, none waits
 
 
 def test_failure_is_reported_with_the_exception_and_propagates(stack: Stack, tmp_path: Path) -> None:
@@ -207,7 +208,7 @@ def test_bridge_down_during_the_job_events_arrive_after_it_returns(stack: Stack,
     process = bridge.start()
     app = AppRef(app_id=uuid4(), name="resilient-app", version="1.0.0")
     emitter = SidecarEmitter(
-        bridge.url, spool_path=tmp_path / "spool.jsonl", backoff_s=0.05, max_backoff_s=0.3, timeout_s=1
+        bridge.url, spool_path=tmp_path / "spool.sqlite3", backoff_s=0.05, max_backoff_s=0.3, timeout_s=1
     )
     try:
         started = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -94,6 +95,10 @@ def test_unreachable_server_is_an_api_error_without_status() -> None:
     assert not raised.value.permanent
 
 
+def heartbeat_threads(scheduler_id: str) -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == f"heartbeat-{scheduler_id}"]
+
+
 def scheduler(api: ApiReceiver, **options: Any) -> SchedulerClient:
     return SchedulerClient(
         api.url + "/api/v1", "key-1", "my-service-eod", "My Service", "EOD Processing", **options
@@ -105,6 +110,10 @@ def test_scheduler_run_reports_running_heartbeats_and_completed(api: ApiReceiver
     with monitor.run() as run:
         wait_until(lambda: monitor.heartbeats_sent >= 2, timeout=5, what="two heartbeats")
         run.metadata["records_processed"] = 1000
+        (beating,) = heartbeat_threads("my-service-eod")
+    # The heartbeat thread ended with the run: no heartbeat can follow the final report.
+    assert not beating.is_alive()
+    assert heartbeat_threads("my-service-eod") == []
     calls = [(c["method"], c["path"]) for c in api.calls]
     assert calls[0] == ("POST", "/api/v1/schedulers/register")
     assert calls[1] == ("PUT", "/api/v1/schedulers/my-service-eod/status")
@@ -122,9 +131,6 @@ def test_scheduler_run_reports_running_heartbeats_and_completed(api: ApiReceiver
     assert completed["status"] == "completed"
     assert completed["execution_time_ms"] >= 50
     assert completed["metadata"] == {"records_processed": 1000}
-    beats = len(api.calls)
-    time.sleep(0.15)
-    assert len(api.calls) == beats  # the heartbeat thread stopped with the run
 
 
 def test_scheduler_run_reports_failed_with_the_error_and_reraises(api: ApiReceiver) -> None:

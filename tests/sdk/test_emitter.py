@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +14,7 @@ from uuid import uuid4
 import pytest
 
 from monitoring_sdk import AppRef, Event, SidecarEmitter
+from monitoring_sdk.spool import Spool
 from sdk_support import EventReceiver
 from stack import free_port, wait_until
 
@@ -35,6 +36,11 @@ def event(number: int, kind: str = "progress") -> Event:
 
 def numbers(events: list[dict[str, object]]) -> list[int]:
     return [int(e["metadata"]["n"]) for e in events]  # type: ignore[index]
+
+
+def spooled(spool: Spool) -> list[dict[str, object]]:
+    """The spool's events, oldest first, without removing them."""
+    return [row.event for row in spool.peek(10_000)]
 
 
 @pytest.fixture
@@ -76,10 +82,25 @@ def test_api_key_comes_from_sidecar_api_key(monkeypatch: pytest.MonkeyPatch) -> 
         server.stop()
 
 
-def test_api_key_argument_wins_and_missing_key_is_not_sent(receiver: EventReceiver) -> None:
+def test_api_key_argument_wins_over_sidecar_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIDECAR_API_KEY", "from-the-environment")
+    server = EventReceiver(api_key="from-the-argument")
+    server.start()
+    try:
+        with SidecarEmitter(server.url, api_key="from-the-argument") as emitter:
+            emitter.emit(event(1))
+            assert emitter.flush(5)
+        assert numbers(server.events) == [1]
+        assert [r["headers"]["x-api-key"] for r in server.requests] == ["from-the-argument"]
+    finally:
+        server.stop()
+
+
+def test_missing_key_is_not_sent(receiver: EventReceiver) -> None:
     with SidecarEmitter(receiver.url) as emitter:
         emitter.emit(event(1))
         assert emitter.flush(5)
+    assert numbers(receiver.events) == [1]
     assert "x-api-key" not in receiver.requests[0]["headers"]
 
 
@@ -109,14 +130,10 @@ def test_unreachable_bridge_spools_in_order_and_next_run_resends_first(sdk_env: 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     emitter = SidecarEmitter(url, retries=1, backoff_s=0.01)
-    started = time.monotonic()
     for number in range(5):
         emitter.emit(event(number))
-    emit_time = time.monotonic() - started
     emitter.close(timeout_s=3)
-    assert emit_time < 0.05  # the caller never waits on the network
-    spooled = [json.loads(line) for line in emitter.spool.path.read_text().splitlines()]
-    assert numbers(spooled) == [0, 1, 2, 3, 4]
+    assert numbers(spooled(emitter.spool)) == [0, 1, 2, 3, 4]
     assert emitter.spool.path.parent == sdk_env
 
     server = EventReceiver(port=port)
@@ -129,6 +146,28 @@ def test_unreachable_bridge_spools_in_order_and_next_run_resends_first(sdk_env: 
         assert not later.spool.pending()
     finally:
         server.stop()
+
+
+def test_emit_returns_while_the_sender_is_inside_a_request(receiver: EventReceiver) -> None:
+    """The caller never waits on the network: its emits complete while the bridge holds a request open."""
+    receiver.gate.clear()
+    emitter = SidecarEmitter(receiver.url, timeout_s=30, flush_interval_s=0.01)
+
+    def caller_job() -> None:
+        for number in range(6):
+            emitter.emit(event(number))
+
+    caller = threading.Thread(target=caller_job)
+    try:
+        caller.start()
+        assert receiver.held.wait(5), "the sender never reached the bridge"
+        caller.join(5)  # a condition, not a speed: the held request would take 30 s to time out
+        assert not caller.is_alive(), "emit() waited while the bridge had not answered"
+    finally:
+        receiver.gate.set()
+    assert emitter.flush(5)
+    emitter.close()
+    assert numbers(receiver.events) == [0, 1, 2, 3, 4, 5]
 
 
 def test_bridge_back_during_the_process_gets_the_spool_in_order() -> None:
@@ -157,8 +196,7 @@ def test_close_is_bounded_when_the_bridge_never_answers(blackhole: str) -> None:
     emitter.close()
     assert time.monotonic() - started < 1.5
     # The sender's batch and the queue's rest are on disk when close() returns, in order.
-    spooled = [json.loads(line) for line in emitter.spool.path.read_text().splitlines()]
-    assert numbers(spooled) == [0, 1, 2]
+    assert numbers(spooled(emitter.spool)) == [0, 1, 2]
 
 
 def test_emit_after_close_goes_to_the_spool(receiver: EventReceiver) -> None:
@@ -220,12 +258,12 @@ def test_process_exit_is_bounded_and_spools_when_the_bridge_never_answers(
     assert result.returncode == 0, result.stderr
     assert elapsed < 4.0  # interpreter start-up + imports + close_timeout_s
     # The sender was stuck in its first request: close() spooled its batch and the queue, in order.
-    (spool,) = spool_dir.glob("spool-*.jsonl")
-    assert [json.loads(line)["kind"] for line in spool.read_text().splitlines()] == ["started", "finished"]
+    (path,) = spool_dir.glob("spool-*.sqlite3")
+    assert [event["kind"] for event in spooled(Spool(path))] == ["started", "finished"]
 
 
 def test_one_process_at_a_time_resends_a_shared_spool(receiver: EventReceiver, tmp_path: Path) -> None:
-    spool = tmp_path / "shared.jsonl"
+    spool = tmp_path / "shared.sqlite3"
     first = SidecarEmitter(receiver.url, spool_path=spool)
     first.spool.append([event(number).to_json() for number in range(3)])
     with first.spool.draining() as mine:  # as if another process were resending it right now

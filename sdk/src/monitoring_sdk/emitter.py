@@ -2,16 +2,21 @@
 
 The user's thread only appends events to an in-memory queue. The sender thread posts them to
 `/v1/events/batch`, retries transient failures with backoff, and appends what it cannot deliver to a
-JSON-lines spool file. While the spool holds events, new ones are appended behind them and the spool is
+spool file (`spool.py`). While the spool holds events, new ones are appended behind them and the spool is
 drained oldest first, so the bridge sees events in the order they happened, also across processes (a later
 run sends an earlier run's spool). `close()` (also at exit) is bounded by `close_timeout_s`: what the
 sender could not deliver by then is spooled, in order.
+
+Which failures are retried is `transport.classify`. A 401/403 (a wrong or missing key) keeps the events
+spooled like an outage, logs one ERROR naming SIDECAR_API_KEY, and they are sent once the bridge takes the
+key (a later run with the right key sends them too). A Retry-After on 429/503 is honoured.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -24,17 +29,28 @@ import requests
 from monitoring_sdk.models import Event
 from monitoring_sdk.settings import Settings, check_url
 from monitoring_sdk.spool import Spool
+from monitoring_sdk.transport import Failure, backoff_s, classify, retry_after_s
 
 log = logging.getLogger("monitoring_sdk")
 BATCH_PATH = "/v1/events/batch"
 
 
 class DeliveryError(Exception):
-    """A batch was not delivered; `permanent` ones (the bridge rejected it) are never retried."""
+    """A batch was not delivered; `permanent` ones (the bridge rejected it) are never retried.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    `retry_after` is the bridge's Retry-After in seconds (capped at the emitter's `max_backoff_s`).
+    """
+
+    def __init__(
+        self, message: str, *, failure: Failure = Failure.TRANSIENT, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.failure = failure
+        self.retry_after = retry_after
+
+    @property
+    def permanent(self) -> bool:
+        return self.failure is Failure.PERMANENT
 
 
 @dataclass
@@ -71,7 +87,11 @@ class SidecarEmitter:
         self.base_url = check_url(base_url or settings.sidecar_url, "base_url")
         self.api_key = api_key or settings.api_key
         self.site_id = settings.site_id
-        self.spool = Spool(Path(spool_path) if spool_path else settings.spool_path(self.base_url))
+        if spool_path:
+            self.spool = Spool(Path(spool_path))
+        else:
+            url = self.base_url
+            self.spool = Spool(settings.spool_path(url), legacy=settings.legacy_spool_path(url))
         if batch_size < 1 or timeout_s <= 0 or retries < 0 or close_timeout_s < 0:
             raise ValueError("batch_size >= 1, timeout_s > 0, retries >= 0 and close_timeout_s >= 0 required")
         self.batch_size = batch_size
@@ -93,6 +113,7 @@ class SidecarEmitter:
         self._closed = False
         self._retry_at = 0.0  # monotonic time before which the bridge is not tried again
         self._failures = 0
+        self._auth_logged = False  # the ERROR about the key is logged once until a delivery succeeds
 
     # -- caller side ---------------------------------------------------------------------------------
 
@@ -141,6 +162,7 @@ class SidecarEmitter:
         if left:  # keep the rest on disk for the next run
             self._spool_events(left, force=True)
         self._session.close()
+        self.spool.close()
 
     def __enter__(self) -> SidecarEmitter:
         return self
@@ -204,11 +226,14 @@ class SidecarEmitter:
                 if exc.permanent:
                     self._rejected(batch, exc)
                     return
-                self.stats.last_error = str(exc)
-                if attempt + 1 < attempts and not self._stop.wait(self.backoff_s * 2**attempt):
+                self._failed(exc)
+                # Only a plain outage is retried right away; a key or a Retry-After means later, from disk.
+                outage = exc.failure is Failure.TRANSIENT and exc.retry_after is None
+                pause = backoff_s(self.backoff_s, attempt, self.max_backoff_s)
+                if outage and attempt + 1 < attempts and not self._stop.wait(pause):
                     continue
                 self._spool_events(batch)
-                self._mark_down()
+                self._mark_down(exc.retry_after)
                 return
             else:
                 self._mark_up(len(batch))
@@ -224,22 +249,22 @@ class SidecarEmitter:
 
     def _drain_locked(self) -> None:
         while True:
-            events = self.spool.peek(self.batch_size)
-            if not events:
+            rows = self.spool.peek(self.batch_size)
+            if not rows:
                 return
-            ids = {str(event.get("event_id")) for event in events}
+            events = [row.event for row in rows]
             try:
                 self._post(events)
             except DeliveryError as exc:
                 if not exc.permanent:
-                    self.stats.last_error = str(exc)
-                    self._mark_down()
+                    self._failed(exc)
+                    self._mark_down(exc.retry_after)
                     return
                 self._rejected(events, exc)
             else:
                 self._mark_up(len(events))
                 log.info("monitoring_sdk: resent %d spooled events", len(events))
-            self.spool.remove(ids)
+            self.spool.remove(row.rowid for row in rows)
 
     def _post(self, events: list[dict[str, Any]]) -> None:
         headers = {"x-api-key": self.api_key} if self.api_key else {}
@@ -251,9 +276,11 @@ class SidecarEmitter:
             raise DeliveryError(f"{BATCH_PATH}: {exc.__class__.__name__}: {exc}") from exc
         if response.status_code < 300:
             return
-        permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 425, 429)
-        text = response.text[:500]
-        raise DeliveryError(f"{BATCH_PATH}: HTTP {response.status_code}: {text}", permanent=permanent)
+        raise DeliveryError(
+            f"{BATCH_PATH}: HTTP {response.status_code}: {response.text[:500]}",
+            failure=classify(response.status_code),
+            retry_after=retry_after_s(response.headers, self.max_backoff_s),
+        )
 
     def _spool_events(self, events: list[dict[str, Any]], *, force: bool = False) -> None:
         """Append to the spool; the sender's own batch stops being in flight in the same step."""
@@ -264,7 +291,7 @@ class SidecarEmitter:
                 return  # close() gave up on the sender and has spooled its batch already
             try:
                 self.spool.append(events)
-            except OSError as exc:
+            except (OSError, sqlite3.Error) as exc:
                 log.warning("monitoring_sdk: cannot spool %d events: %s", len(events), exc)
                 self.stats.dropped += len(events)
             else:
@@ -279,14 +306,28 @@ class SidecarEmitter:
             self.stats.rejected += len(events)
             self.stats.last_error = str(exc)
 
-    def _mark_down(self) -> None:
+    def _failed(self, exc: DeliveryError) -> None:
+        """Note a failure that keeps the events; a refused key is an ERROR once, as a person must act."""
+        self.stats.last_error = str(exc)
+        if exc.failure is Failure.AUTH and not self._auth_logged:
+            self._auth_logged = True
+            log.error(
+                "monitoring_sdk: the bridge at %s refused the API key (%s). Set SIDECAR_API_KEY (or "
+                "SIDECAR_API_KEY_FILE, or api_key=) to a key it accepts; until then events wait in %s.",
+                self.base_url,
+                exc,
+                self.spool.path,
+            )
+
+    def _mark_down(self, retry_after: float | None = None) -> None:
         self._failures += 1
-        delay = min(self.max_backoff_s, self.backoff_s * 2 ** min(self._failures, 16))
+        delay = max(backoff_s(self.backoff_s, self._failures, self.max_backoff_s), retry_after or 0.0)
         self._retry_at = time.monotonic() + delay
 
     def _mark_up(self, count: int) -> None:
         self._failures = 0
         self._retry_at = 0.0
+        self._auth_logged = False
         with self._lock:
             self._inflight = []  # delivered: close() must not spool them again
             self.stats.sent += count

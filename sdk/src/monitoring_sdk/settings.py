@@ -53,9 +53,18 @@ class Settings:
 
     def spool_path(self, base_url: str) -> Path:
         """One spool file per bridge URL, shared by every process of this user (so a later run resends)."""
-        directory = self.spool_dir
-        if directory is None:
-            cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-            directory = Path(cache) / "monitoring-sdk"
-        digest = hashlib.sha256(base_url.encode()).hexdigest()[:16]
-        return directory / f"spool-{digest}.jsonl"
+        return self._spool_dir() / f"spool-{_digest(base_url)}.sqlite3"
+
+    def legacy_spool_path(self, base_url: str) -> Path:
+        """Where SDK versions before 0.4 kept the spool for `base_url` (JSON lines), to import it once."""
+        return self._spool_dir() / f"spool-{_digest(base_url)}.jsonl"
+
+    def _spool_dir(self) -> Path:
+        if self.spool_dir is not None:
+            return self.spool_dir
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(cache) / "monitoring-sdk"
+
+
+def _digest(base_url: str) -> str:
+    return hashlib.sha256(base_url.encode()).hexdigest()[:16]

@@ -1,4 +1,15 @@
-"""A JSON-lines file of events not yet delivered, oldest first, shared safely between processes."""
+"""Events not yet delivered, oldest first, in an SQLite file shared safely between processes.
+
+One row per event, in the order appended (the rowid). An append is one transaction; a delivered batch is
+deleted by rowid in one more, so draining n events costs O(n) (the JSON-lines file this replaces was reread
+and rewritten per batch). WAL mode lets one process append while another reads; synchronous=NORMAL keeps
+every commit across a crash of the process (a power cut may lose the last few, as with the bridge's store).
+SQLite's own locking serialises writers across processes; `draining()` is a separate non-blocking lock, so
+one process at a time resends a shared spool.
+
+A JSON-lines spool of an earlier SDK version (at `path` itself, or at `legacy`) is imported once, in order,
+under a lock file, then removed.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +17,11 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     import fcntl
@@ -18,26 +31,70 @@ except ImportError:  # pragma: no cover - Windows: one process per spool file
     _FCNTL = False
 
 log = logging.getLogger("monitoring_sdk")
+SCHEMA = "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)"
+INSERT = "INSERT INTO events (event) VALUES (?)"
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for another process's transaction
+
+
+class Spooled(NamedTuple):
+    rowid: int
+    event: dict[str, Any]
 
 
 class Spool:
-    """Append events at the end, read and remove them from the front; a lock file serialises processes."""
+    """Append events at the end, read and remove them from the front."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, legacy: Path | None = None) -> None:
         self.path = path
-        self._lock_path = path.with_name(path.name + ".lock")
+        self.legacy = legacy
+        self._db: sqlite3.Connection | None = None
+        self._mutex = threading.Lock()  # the connection: the sender thread and close() share it
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock_path.open("a") as lock:
-            if _FCNTL:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if _FCNTL:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    def pending(self) -> bool:
+        if not self._exists():
+            return False
+        with self._connection() as db:
+            return db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+
+    def __len__(self) -> int:
+        if not self._exists():
+            return 0
+        with self._connection() as db:
+            count: int = db.execute("SELECT count(*) FROM events").fetchone()[0]
+            return count
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        rows = [(_dumps(event),) for event in events]
+        with self._connection() as db, db:  # one transaction
+            db.executemany(INSERT, rows)
+
+    def peek(self, limit: int) -> list[Spooled]:
+        """Up to `limit` oldest events; rows that are not a JSON object are dropped with a warning."""
+        if not self._exists():
+            return []
+        with self._connection() as db:
+            rows = db.execute("SELECT id, event FROM events ORDER BY id LIMIT ?", (limit,)).fetchall()
+            events: list[Spooled] = []
+            bad: list[tuple[int]] = []
+            for rowid, text in rows:
+                event = _loads(text)
+                if event is None:
+                    bad.append((rowid,))
+                else:
+                    events.append(Spooled(rowid, event))
+            if bad:
+                log.warning("spool %s: dropped %d unreadable events", self.path, len(bad))
+                with db:
+                    db.executemany("DELETE FROM events WHERE id = ?", bad)
+            return events
+
+    def remove(self, rowids: Iterable[int]) -> None:
+        """Remove delivered events by rowid; other processes' appends meanwhile are kept."""
+        with self._connection() as db, db:
+            db.executemany("DELETE FROM events WHERE id = ?", [(rowid,) for rowid in rowids])
 
     @contextlib.contextmanager
     def draining(self) -> Iterator[bool]:
@@ -57,78 +114,95 @@ class Spool:
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
-    def pending(self) -> bool:
+    def close(self) -> None:
+        with self._mutex:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _exists(self) -> bool:
+        """Without a file there is nothing to read, and nothing is created just to look."""
+        legacy = self.legacy is not None and self.legacy.exists()
+        return self._db is not None or self.path.exists() or legacy
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            if self._db is None:
+                self._db = self._open()
+            yield self._db
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _file_lock(self.path.with_name(self.path.name + ".lock")):
+            if _is_json_lines(self.path):
+                self._convert_in_place()
+            db = _connect(self.path)
+            if self.legacy is not None and self.legacy.exists():
+                events = _read_json_lines(self.legacy)
+                with db:
+                    db.executemany(INSERT, [(_dumps(event),) for event in events])
+                self.legacy.unlink()
+                log.info("spool %s: imported %d events from %s", self.path, len(events), self.legacy)
+            return db
+
+    def _convert_in_place(self) -> None:
+        """Replace the JSON-lines file at `path` by a database holding its events, in one atomic rename."""
+        events = _read_json_lines(self.path)
+        tmp = self.path.with_name(self.path.name + ".converting")
+        tmp.unlink(missing_ok=True)
+        with contextlib.closing(sqlite3.connect(tmp)) as db, db:  # rollback journal: one file to rename
+            db.execute(SCHEMA)
+            db.executemany(INSERT, [(_dumps(event),) for event in events])
+        os.replace(tmp, self.path)
+        log.info("spool %s: converted %d events from JSON lines", self.path, len(events))
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(SCHEMA)
+    return db
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("a") as lock:
+        if _FCNTL:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            return self.path.stat().st_size > 0
-        except FileNotFoundError:
-            return False
-
-    def append(self, events: list[dict[str, Any]]) -> None:
-        if not events:
-            return
-        lines = "".join(json.dumps(event, separators=(",", ":")) + "\n" for event in events)
-        with self._locked(), self.path.open("a", encoding="utf-8") as spool:
-            spool.write(lines)
-            spool.flush()
-            os.fsync(spool.fileno())
-
-    def _read(self) -> list[str]:
-        try:
-            return self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-
-    def peek(self, limit: int) -> list[dict[str, Any]]:
-        """Up to `limit` oldest events; unreadable lines (a torn write) are dropped with a warning."""
-        with self._locked():
-            lines = self._read()
-            events: list[dict[str, Any]] = []
-            bad = 0
-            for line in lines:
-                if len(events) >= limit:
-                    break
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    event = None
-                if isinstance(event, dict):
-                    events.append(event)
-                else:
-                    bad += 1
-            if bad:
-                log.warning("spool %s: dropped %d unreadable lines", self.path, bad)
-                self._rewrite([line for line in lines if _is_event(line)])
-            return events
-
-    def remove(self, event_ids: set[str]) -> None:
-        """Remove delivered events by id, so another process's appends in between are kept."""
-        with self._locked():
-            kept = [line for line in self._read() if _event_id(line) not in event_ids]
-            self._rewrite(kept)
-
-    def __len__(self) -> int:
-        with self._locked():
-            return len(self._read())
-
-    def _rewrite(self, lines: list[str]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            out.write("".join(line + "\n" for line in lines))
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(self.path)
+            yield
+        finally:
+            if _FCNTL:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-def _event_id(line: str) -> str | None:
+def _is_json_lines(path: Path) -> bool:
+    """A non-empty file that is not an SQLite database: what earlier versions wrote."""
     try:
-        event = json.loads(line)
+        with path.open("rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return False
+    return bool(head) and head != SQLITE_HEADER
+
+
+def _read_json_lines(path: Path) -> list[dict[str, Any]]:
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    events = [event for event in map(_loads, lines) if event is not None]
+    if len(events) < len(lines):
+        log.warning("spool %s: dropped %d unreadable lines", path, len(lines) - len(events))
+    return events
+
+
+def _dumps(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+def _loads(text: str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(text)
     except ValueError:
         return None
-    return str(event.get("event_id")) if isinstance(event, dict) else None
-
-
-def _is_event(line: str) -> bool:
-    try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
+    return event if isinstance(event, dict) else None

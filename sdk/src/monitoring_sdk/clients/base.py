@@ -1,16 +1,15 @@
-"""What the thin clients share: one session, timeouts, retries with backoff, one error type."""
+"""What the thin clients share: one session with urllib3's Retry (jitter, Retry-After), one error type."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from monitoring_sdk.settings import check_url
-
-TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+from monitoring_sdk.transport import Failure, classify, retry_policy
 
 
 class ApiError(Exception):
@@ -23,11 +22,20 @@ class ApiError(Exception):
 
     @property
     def permanent(self) -> bool:
-        return self.status is not None and self.status not in TRANSIENT_STATUSES
+        """True unless sending again later could succeed (a 401/403 needs a configuration change first)."""
+        return classify(self.status) is not Failure.TRANSIENT
 
 
 class ApiClient:
-    """JSON over HTTP to `base_url` with `headers`; transient failures retried `retries` times."""
+    """JSON over HTTP to `base_url` with `headers`; transient failures retried `retries` times.
+
+    Retries are urllib3's (`transport.retry_policy`), mounted on the session for `base_url`: exponential
+    backoff from `backoff_s` with jitter, a `Retry-After` on 429/503 honoured up to `max_backoff_s`.
+    """
+
+    # Paths of requests that are not idempotent (each one counts): resent only if the server cannot have
+    # acted on them (never sent, or refused with 408/425/429/503).
+    not_idempotent: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -37,27 +45,24 @@ class ApiClient:
         timeout_s: float = 5.0,
         retries: int = 2,
         backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
         session: requests.Session | None = None,
     ) -> None:
+        if retries < 0 or backoff_s < 0 or max_backoff_s < 0 or timeout_s <= 0:
+            raise ValueError("retries >= 0, backoff_s >= 0, max_backoff_s >= 0 and timeout_s > 0 required")
         self.base_url = check_url(base_url, "base_url")
         self.headers = {"Content-Type": "application/json", **headers}
         self.timeout_s = timeout_s
         self.retries = retries
-        self.backoff_s = backoff_s
         self.session = session or requests.Session()
+        policy = retry_policy(retries, backoff_s, max_backoff_s)
+        self.session.mount(self.base_url + "/", HTTPAdapter(max_retries=policy))
+        once = retry_policy(retries, backoff_s, max_backoff_s, idempotent=False)
+        for path in self.not_idempotent:  # requests picks the adapter with the longest matching prefix
+            self.session.mount(self.base_url + path, HTTPAdapter(max_retries=once))
 
     def request(self, method: str, path: str, body: Mapping[str, Any]) -> Any:
         """Send `body` as JSON; return the decoded answer (None when empty) or raise ApiError."""
-        for attempt in range(self.retries + 1):
-            try:
-                return self._once(method, path, body)
-            except ApiError as exc:
-                if exc.permanent or attempt == self.retries:
-                    raise
-                time.sleep(self.backoff_s * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _once(self, method: str, path: str, body: Mapping[str, Any]) -> Any:
         where = f"{method} {path}"
         try:
             response = self.session.request(

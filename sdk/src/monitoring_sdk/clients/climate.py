@@ -30,6 +30,9 @@ def _check(value: str, allowed: tuple[str, ...], name: str) -> str:
 class ClimateClient(ApiClient):
     """One service's reports to `base_url` (the seed's `http://your-monitor-host:8000`)."""
 
+    # Each alert counts and may notify someone; status, metric and pipeline reports set a value.
+    not_idempotent = ("/alerts/",)
+
     def __init__(self, base_url: str, service_name: str, api_key: str | None = None, **options: Any) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         super().__init__(base_url, headers, **options)

@@ -33,7 +33,11 @@ class Run:
 
 
 class SchedulerClient(ApiClient):
-    """One scheduler's reports to `api_url` (the seed's `https://monitoring.example.com/api/v1`)."""
+    """One scheduler's reports to `api_url` (the seed's `https://monitoring.example.com/api/v1`).
+
+    Every request is safe to resend: registering is idempotent, a resent status carries the same
+    `timestamp` (which the bridge recognises, so a run is not counted twice), a heartbeat sets a time.
+    """
 
     def __init__(
         self,
