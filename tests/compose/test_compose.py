@@ -3,16 +3,20 @@ Prometheus tools, pinned images, mounts that exist, and the rendered configs (no
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from bundle_common.listen import parse_listen_address
 from generator.render import render_all
 from generator.source import load_source
+from monitoring_sdk.settings import DEFAULT_SIDECAR_URL
 from stack import binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,15 +201,54 @@ def test_grafana_mounts_provisioning_and_the_generated_dashboards() -> None:
 
 @pytest.mark.parametrize("dist", ["exporter", "pushgateway-bridge"])
 def test_dockerfiles_copy_what_their_build_context_has(dist: str) -> None:
-    service = next(s for s in services().values() if s.get("build") == f"./{dist}")
-    dockerfile = (ROOT / dist / "Dockerfile").read_text()
+    service = next(
+        s for s in services().values() if s.get("build", {}).get("dockerfile") == f"{dist}/Dockerfile"
+    )
+    context = ROOT / service["build"]["context"]
+    assert context == ROOT  # the repository: both images install common/ beside their own folder
+    dockerfile = (context / service["build"]["dockerfile"]).read_text()
     assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm$", dockerfile, re.MULTILINE)
+    ignore = [
+        line for line in (context / ".dockerignore").read_text().splitlines() if line and line[0] != "#"
+    ]
+    assert ignore[0] == "*", ".dockerignore must send only what it lets through"
+    let_through = [line[1:] for line in ignore if line.startswith("!")]
+    copied = []
     for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
         *sources, _ = line.split()
         for source in sources:
-            assert (ROOT / dist / source).exists(), f"{dist}/Dockerfile copies {source}, missing"
+            assert (context / source).exists(), f"{dist}/Dockerfile copies {source}, missing"
+            assert source in let_through, f".dockerignore keeps {source} out of the build context"
+            copied.append(source)
+    assert {"common/src", f"{dist}/src"} <= set(copied)
+    # bundle-common is on no package index: pip must get it from the copy, in the same install.
+    assert re.search(rf"^RUN pip install \./common \./{dist} ", dockerfile, re.MULTILINE)
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE), f"{dist} runs as root"
     entry = re.search(r'^ENTRYPOINT \["([\w-]+)"\]', dockerfile, re.MULTILINE)
     assert entry
     assert entry.group(1) in (ROOT / dist / "pyproject.toml").read_text()
     assert service["image"].startswith("monitoring-bundle/")
+
+
+def listen_ports(argv: list[str]) -> list[int]:
+    addresses = [
+        parse_listen_address(arg.split("=", 1)[1]) for arg in argv if arg.startswith("--web.listen-address=")
+    ]
+    assert all(address.bind_host == "0.0.0.0" for address in addresses), (
+        "unreachable from the published ports"
+    )
+    return [address.port for address in addresses]
+
+
+def test_the_bridge_serves_and_publishes_8000_and_the_sidecar_sdks_17000() -> None:
+    bridge = services()["bridge"]
+    sidecar_port = urlsplit(DEFAULT_SIDECAR_URL).port
+    assert sidecar_port == 17000
+    assert listen_ports(bridge["command"]) == [8000, sidecar_port]
+    assert bridge["ports"] == ["127.0.0.1:8000:8000", f"127.0.0.1:{sidecar_port}:{sidecar_port}"]
+    # The image's own default serves both too.
+    dockerfile = (ROOT / "pushgateway-bridge" / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert cmd
+    assert listen_ports(json.loads(cmd.group(1))) == [8000, sidecar_port]
+    assert re.search(rf"^EXPOSE 8000 {sidecar_port}$", dockerfile, re.MULTILINE)
