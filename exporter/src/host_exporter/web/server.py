@@ -12,8 +12,10 @@ import base64
 import gzip
 import hashlib
 import logging
+import secrets
 import ssl
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from http import HTTPStatus
@@ -24,6 +26,7 @@ import bcrypt
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from host_exporter.web.tls import client_refusal
 from host_exporter.web.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,12 @@ class SharedCollection:
 
 
 class BasicAuth:
-    """Checks bcrypt users; remembers good (user, password) pairs so bcrypt's cost is paid once per pair."""
+    """Checks bcrypt users; remembers good (user, password) pairs so bcrypt's cost is paid once per pair.
+
+    A name that is not a user is checked against a dummy hash, as exporter-toolkit does, so that the time
+    a refusal takes does not tell which users exist. The dummy has the cost most users' hashes have (not
+    the highest: one user at cost 18 would make every unknown name cost seconds, and the start too).
+    """
 
     MAX_REMEMBERED = 64
 
@@ -68,6 +76,11 @@ class BasicAuth:
         self.users = users
         self._verified: set[tuple[str, bytes]] = set()
         self._lock = threading.Lock()
+        self.dummy_hash = b""
+        if users:
+            costs = Counter(int(hashed[4:6]) for hashed in users.values())  # $2y$10$...: cost 10
+            salt = bcrypt.gensalt(rounds=costs.most_common(1)[0][0])
+            self.dummy_hash = bcrypt.hashpw(secrets.token_bytes(16), salt)
 
     @staticmethod
     def credentials(header: str | None) -> tuple[str, str] | None:
@@ -88,6 +101,7 @@ class BasicAuth:
         user, password = credentials
         hashed = self.users.get(user)
         if hashed is None:
+            bcrypt.checkpw(password.encode(), self.dummy_hash)
             return False
         key = (user, hashlib.sha256(password.encode()).digest())
         with self._lock:
@@ -124,6 +138,23 @@ class ExporterServer(ThreadingHTTPServer):
         if tls is not None:
             # The handshake runs in the request's thread, so a slow client cannot stall accept().
             self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """In the request's thread: the TLS handshake and the client certificate check, then HTTP."""
+        if isinstance(request, ssl.SSLSocket):
+            refusal = self._tls_refusal(request)
+            if refusal is not None:
+                log.info("TLS connection from %s refused: %s", client_address[0], refusal)
+                return  # the caller closes the socket
+        super().finish_request(request, client_address)
+
+    def _tls_refusal(self, connection: ssl.SSLSocket) -> str | None:
+        try:
+            connection.do_handshake()
+        except (ssl.SSLError, OSError) as exc:
+            return f"handshake failed: {exc}"
+        allowed_sans = self.web.tls.client_allowed_sans if self.web.tls else ()
+        return client_refusal(connection.getpeercert(), allowed_sans)
 
 
 class Handler(BaseHTTPRequestHandler):
