@@ -65,6 +65,7 @@ bench: setup
 	@scripts/install-system-packages.sh wrk
 	$(PY) bench/exporter_bench.py
 	$(PY) bench/bridge_bench.py
+	$(PY) bench/sdk_spool_bench.py
 
 # The exporter's expected output on its fixture trees, after an intended change.
 exporter-golden: venv
