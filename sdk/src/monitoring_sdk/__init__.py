@@ -13,7 +13,7 @@ from monitoring_sdk.models import AppRef, Event
 from monitoring_sdk.monitored import Monitored, current, default_emitter, progress
 from monitoring_sdk.tracing import configure_tracing
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 __all__ = [
     "ApiError",
     "AppRef",
