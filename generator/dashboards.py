@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from generator.rules import alert_names, build_all
-from generator.rules.common import one_of
+from generator.prometheus_rules import alert_names, build_all
+from generator.prometheus_rules.common import one_of
 from generator.source import Level, Source, seconds
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "grafana" / "templates"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.rules.common import Rule, alert, group
+from generator.prometheus_rules.common import Rule, alert, group
 from generator.source import Source
 from generator.yamlout import dump
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator import alertmanager, dashboards, loki_rules, metrics_doc
-from generator.rules import alert_names, build_all
+from generator.prometheus_rules import alert_names, build_all
 from generator.source import Source
 from generator.yamlout import dump
 

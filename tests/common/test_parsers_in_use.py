@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from exporter_support import host_exporter
-from generator.rules.common import duration
+from generator.prometheus_rules.common import duration
 from generator.source import load_source, seconds
 from host_exporter.cli import duration_seconds
 from stack import wait_until

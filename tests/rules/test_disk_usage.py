@@ -18,7 +18,7 @@ from prometheus_client import start_http_server
 
 from exporter_support import registry_with
 from exporter_support import start as start_host_exporter
-from generator.rules.host import FILESYSTEM
+from generator.prometheus_rules.host import FILESYSTEM
 from generator.source import load_source
 from host_exporter.collectors.base import HostPaths
 from host_exporter.collectors.filesystem import FilesystemCollector

@@ -16,7 +16,7 @@ from bridge.conftest import ADMIN_KEY, BridgeFactory
 
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
-from generator.rules import schedulers
+from generator.prometheus_rules import schedulers
 from generator.source import Source
 from generator.yamlout import dump
 from receivers import http_recorder, smtp_recorder

@@ -9,7 +9,7 @@ import yaml
 
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
-from generator.rules import build_all
+from generator.prometheus_rules import build_all
 from generator.source import Source
 from generator.yamlout import dump
 from rules.sources import live_source, source_with

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.cron import Cron
-from generator.rules.common import Rule, alert, days_filter, duration, group, one_of, record
+from generator.prometheus_rules.common import Rule, alert, days_filter, duration, group, one_of, record
 from generator.source import Expectation, Source, seconds
 from generator.timezones import OFFSET_METRIC, offset_expression
 

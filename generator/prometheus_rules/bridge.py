@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.rules.common import alert, group
+from generator.prometheus_rules.common import alert, group
 from generator.source import Source, seconds
 
 

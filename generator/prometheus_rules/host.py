@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from generator.rules.common import Rule, alert, group, one_of, record, selector
+from generator.prometheus_rules.common import Rule, alert, group, one_of, record, selector
 from generator.source import HostGroup, Level, Source, seconds
 
 CPU = "instance:node_cpu_utilisation:rate5m"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from generator.rules import bridge, host, pipelines, schedulers, services
+from generator.prometheus_rules import bridge, host, pipelines, schedulers, services
 from generator.source import Source
 
 RuleFile = dict[str, Any]
