@@ -1,8 +1,8 @@
 """Loki ruler alerts on the bridge's event log: LogQL over the stream labels the bridge writes.
 
 The bridge's streams carry only `source`, `kind`, `level` and `service` (or `app` for sidecar jobs);
-everything else is in the JSON line. Rendered to loki/rules/fake/ ("fake" is Loki's tenant when
-auth_enabled is false), in the Prometheus rule file format the Loki ruler reads.
+everything else is in the JSON line. Rendered to loki/rules/, in the Prometheus rule file format the Loki
+ruler reads; docker-compose.yml mounts that folder as the directory of tenant "fake" (loki/loki.yml says why).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from generator.prometheus_rules.common import Rule, alert, group
 from generator.source import Source
 from generator.yamlout import dump
 
-PATH = "loki/rules/fake/bundle.rules.yml"
+PATH = "loki/rules/bundle.rules.yml"
 
 
 def alerts(source: Source) -> list[Rule]:

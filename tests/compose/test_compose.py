@@ -45,7 +45,9 @@ def bind_mounts() -> list[tuple[str, str, str]]:
 
 
 def mount_of(service: str, container: str) -> str:
-    return next(host for name, host, target in bind_mounts() if name == service and target == container)
+    hosts = [host for name, host, target in bind_mounts() if name == service and target == container]
+    assert hosts, f"{service}: nothing is bind-mounted at {container}"
+    return hosts[0]
 
 
 def run(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -167,13 +169,21 @@ def test_loki_config_retains_and_rules_from_the_rendered_directory() -> None:
     assert config["limits_config"]["reject_old_samples_max_age"] == "168h"
     ruler = config["ruler"]
     assert ruler["storage"]["type"] == "local"
-    assert mount_of("loki", ruler["storage"]["local"]["directory"]) == "./loki/rules"
     assert ruler["alertmanager_url"] == "http://alertmanager:9093"
-    tenant = "fake" if config["auth_enabled"] is False else None
-    rule_files = list((ROOT / "loki" / "rules" / str(tenant)).glob("*.yml"))
-    assert rule_files, "no Loki rules for the single tenant"
-    for path in rule_files:
-        groups = yaml.safe_load(path.read_text())["groups"]
+    # Local ruler storage reads <directory>/<tenant id>/*.yml; without auth, Loki's one tenant is "fake".
+    assert config["auth_enabled"] is False
+    host = mount_of("loki", f"{ruler['storage']['local']['directory']}/fake")
+    assert host == "./loki/rules"
+    rendered = {
+        path: text
+        for path, text in render_all(load_source(ROOT / "monitoring.yml")).items()
+        if path.startswith("loki/")
+    }
+    assert rendered, "no Loki rules rendered"
+    for path, text in rendered.items():
+        assert Path(path).parent == Path(host), f"{path} is rendered outside the folder Loki reads"
+        assert (ROOT / path).read_text() == text
+        groups = yaml.safe_load(text)["groups"]
         assert all(rule["annotations"]["runbook_url"] for g in groups for rule in g["rules"])
     assert mount_of("loki", "/etc/loki/loki.yml") == "./loki/loki.yml"
 
