@@ -1,8 +1,9 @@
 """`python -m generator [--source monitoring.yml] [--out DIR] [--check]`, run by `make rules`.
 
 Renders every generated file from the source. With --check, writes nothing and exits 1 listing the files
-that differ from a fresh render (CI runs this). A bad source exits 2 with one message naming the key, and
-leaves the rendered files untouched.
+that differ from a fresh render (CI runs this). Either way, a file in a generated folder that the render no
+longer produces is named and makes the exit status 1: it is still loaded from its folder, so delete it.
+A bad source exits 2 with one message naming the key, and leaves the rendered files untouched.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from generator.render import render_all
+from generator.render import GENERATED, render_all, stale
 from generator.source import SourceError, load_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             print(f"rendered {relative}")
-    return 0
+    return _report_stale(stale(files, _present(args.out)))
 
 
 def _check(files: dict[str, str], out: Path) -> int:
@@ -58,9 +59,33 @@ def _check(files: dict[str, str], out: Path) -> int:
             f"{', '.join(drifted)}. Run `make rules` and commit the result.",
             file=sys.stderr,
         )
+    if _report_stale(stale(files, _present(out))) or drifted:
         return 1
     print(f"generated files match monitoring.yml ({len(files)} files)")
     return 0
+
+
+def _present(out: Path) -> list[str]:
+    """Every file now in the places `make rules` owns under `out`, relative to it."""
+    found = []
+    for place in GENERATED:
+        path = out / place
+        if path.is_dir():
+            found += [file.relative_to(out).as_posix() for file in path.rglob("*") if file.is_file()]
+        elif path.is_file():
+            found.append(place)
+    return found
+
+
+def _report_stale(left_over: list[str]) -> int:
+    if left_over:
+        print(
+            f"make rules: {len(left_over)} file(s) left over from an older render: {', '.join(left_over)}. "
+            f"Nothing renders them any more, but their folder is still loaded: delete them "
+            f"(`git rm {' '.join(left_over)}`).",
+            file=sys.stderr,
+        )
+    return 1 if left_over else 0
 
 
 if __name__ == "__main__":

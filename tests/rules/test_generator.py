@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.render import render_all
+from generator.render import GENERATED, is_generated, render_all, stale
 from generator.source import load_source
 from generator.timezones import transitions
 
@@ -51,6 +51,61 @@ def test_check_names_a_drifted_file_and_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "rules/host.rules.yml" in result.stderr
     assert "make rules" in result.stderr
+
+
+def committed(*paths: str) -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--", *paths], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return [path for path in listed.stdout.split("\0") if path]
+
+
+@pytest.mark.parametrize(
+    ("path", "generated"),
+    [
+        ("rules/old.rules.yml", True),
+        ("loki/rules/fake/bundle.rules.yml", True),
+        ("grafana/dashboards/old.json", True),
+        ("alertmanager/alertmanager.yml", True),
+        ("alertmanager/templates/bundle.tmpl", False),
+        ("docs/metrics.md", True),
+        ("docs/metrics.md.orig", False),
+        ("docs/runbooks.md", False),
+        ("grafana/templates/hosts.json.j2", False),
+        ("loki/loki.yml", False),
+    ],
+)
+def test_the_places_make_rules_owns(path: str, generated: bool) -> None:
+    assert is_generated(path) is generated
+
+
+def test_every_rendered_file_is_in_a_place_make_rules_owns() -> None:
+    rendered = render_all(load_source(ROOT / "monitoring.yml"))
+    assert [path for path in rendered if not is_generated(path)] == []
+
+
+def test_no_committed_generated_file_is_left_over_from_an_older_render() -> None:
+    present = committed(*GENERATED)
+    assert "alertmanager/templates/bundle.tmpl" in present  # listed too, and excepted as hand-written
+    assert stale(render_all(load_source(ROOT / "monitoring.yml")), present) == []
+
+
+def test_a_left_over_file_is_named_by_make_rules_and_its_check_and_kept(tmp_path: Path) -> None:
+    assert run_generator("--out", str(tmp_path)).returncode == 0
+    old = tmp_path / "loki" / "rules" / "fake" / "bundle.rules.yml"  # where an older render put it
+    old.parent.mkdir()
+    old.write_text((tmp_path / "loki" / "rules" / "bundle.rules.yml").read_text())
+    hand_written = tmp_path / "alertmanager" / "templates" / "bundle.tmpl"
+    hand_written.parent.mkdir()
+    hand_written.write_text('{{ define "x" }}{{ end }}\n')
+    for args in (["--check"], []):
+        result = run_generator("--out", str(tmp_path), *args)
+        assert result.returncode == 1, args
+        assert "left over from an older render: loki/rules/fake/bundle.rules.yml." in result.stderr
+        assert "bundle.tmpl" not in result.stderr
+    assert old.exists(), "make rules deletes nothing"
+    old.unlink()
+    assert run_generator("--out", str(tmp_path), "--check").returncode == 0
 
 
 def test_every_rendered_yaml_file_starts_with_the_do_not_edit_header() -> None:
