@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from generator import dashboards as gen
+from generator import loki_rules
 from generator.source import Level, load_source
 from grafana.dashboard_queries import DASHBOARD_DIR, ROOT, all_panels, dashboards, links
 
@@ -213,7 +214,7 @@ def test_dashboard_files_end_with_a_newline_and_sorted_keys() -> None:
 
 
 def test_loki_rule_runbook_links_lead_to_runbook_sections() -> None:
-    rules = yaml.safe_load((ROOT / "loki" / "rules" / "fake" / "bundle.rules.yml").read_text())
+    rules = yaml.safe_load((ROOT / loki_rules.PATH).read_text())
     anchors = runbook_anchors()
     for rule in (rule for group in rules["groups"] for rule in group["rules"]):
         url = rule["annotations"]["runbook_url"]

@@ -14,6 +14,7 @@ import pytest
 import requests
 import yaml
 
+from generator import loki_rules
 from grafana.dashboard_queries import ROOT, Query, metric_names, queries, stream_selectors
 from stack import Prometheus, Stack, binary, free_port
 
@@ -281,7 +282,7 @@ def check_stream_selector(selector: str) -> list[str]:
 
 def logql_queries() -> list[tuple[str, str]]:
     found = [(f"{q.dashboard}: {q.where}", q.substituted) for q in queries("loki")]
-    rules = yaml.safe_load((ROOT / "loki" / "rules" / "fake" / "bundle.rules.yml").read_text())
+    rules = yaml.safe_load((ROOT / loki_rules.PATH).read_text())
     found += [(f"loki rule {r['alert']}", r["expr"]) for g in rules["groups"] for r in g["rules"]]
     return found
 

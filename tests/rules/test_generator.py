@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from generator import loki_rules
 from generator.render import GENERATED, is_generated, render_all, stale
 from generator.source import load_source
 from generator.timezones import transitions
@@ -94,7 +95,7 @@ def test_a_left_over_file_is_named_by_make_rules_and_its_check_and_kept(tmp_path
     assert run_generator("--out", str(tmp_path)).returncode == 0
     old = tmp_path / "loki" / "rules" / "fake" / "bundle.rules.yml"  # where an older render put it
     old.parent.mkdir()
-    old.write_text((tmp_path / "loki" / "rules" / "bundle.rules.yml").read_text())
+    old.write_text((tmp_path / loki_rules.PATH).read_text())
     hand_written = tmp_path / "alertmanager" / "templates" / "bundle.tmpl"
     hand_written.parent.mkdir()
     hand_written.write_text('{{ define "x" }}{{ end }}\n')
