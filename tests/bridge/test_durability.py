@@ -259,3 +259,36 @@ def test_permanent_loki_error_is_not_retried(
     assert set(loki.event_ids()) == {accepted["event_id"]}
     assert loki.failed == 1
     assert bridge.own_metric("bridge_forward_errors_total", downstream="loki", kind="rejected") == 1
+
+
+def test_loki_refusing_the_credentials_keeps_events_until_it_takes_them(
+    pushgateway: Pushgateway, loki: LokiReceiver, bridge_factory: BridgeFactory
+) -> None:
+    """401/403 is a configuration problem, not a verdict on the event: nothing is dead-lettered."""
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url)
+    loki.fail_with = 401
+    event = sidecar_event("k")
+    requests.post(f"{bridge.url}/v1/event", json=event, headers=HEADERS, timeout=5).raise_for_status()
+    wait_until(
+        lambda: (bridge.own_metric("bridge_forward_errors_total", downstream="loki", kind="auth") or 0) >= 1,
+        what="the refusal counted as an auth error",
+    )
+    assert bridge.own_metric("bridge_outbox_pending", downstream="loki") == 1
+    assert (bridge.own_metric("bridge_dead_letters_total", downstream="loki") or 0) == 0
+    loki.fail_with = None  # the credentials are fixed
+    wait_until(lambda: event["event_id"] in loki.event_ids(), timeout=20, what="the kept event delivered")
+
+
+def test_not_implemented_is_permanent(
+    pushgateway: Pushgateway, loki: LokiReceiver, bridge_factory: BridgeFactory
+) -> None:
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url)
+    loki.fail_with = 501
+    requests.post(
+        f"{bridge.url}/v1/event", json=sidecar_event("k"), headers=HEADERS, timeout=5
+    ).raise_for_status()
+    wait_until(
+        lambda: bridge.own_metric("bridge_dead_letters_total", downstream="loki") == 1,
+        what="dead-lettered after 501",
+    )
+    assert loki.failed == 1

@@ -1,4 +1,12 @@
-"""The one error type every sink raises: retries happen in the forwarder, never for permanent errors."""
+"""The one error type every sink raises: retries happen in the forwarder, never for permanent errors.
+
+The bridge's one rule for which answers are worth sending again (the SDK's `transport.py` has the same):
+- transient, retried with backoff: no answer, 408, 425, 429, 500, 502, 503, 504;
+- 401 and 403: the downstream refuses the bridge's credentials. Retrying cannot help until a person fixes
+  the configuration, but dropping would lose accepted events: they stay in the outbox, retried with backoff,
+  and count as `kind="auth"` errors;
+- permanent, dead-lettered at once: every other status >= 400, 501 included.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +21,19 @@ class SinkError(Exception):
         self.kind = kind  # the `kind` label of bridge_forward_errors_total
 
 
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+AUTH_STATUSES = frozenset({401, 403})
+
+
 def check_response(response: httpx.Response, what: str) -> None:
-    """Raise SinkError for a failed answer: 429 and 5xx may be retried, other 4xx are permanent."""
+    """Raise SinkError for a failed answer, permanent or not by the rule above."""
     if response.is_success:
         return
     status = response.status_code
     body = response.text[:500].strip()
-    permanent = 400 <= status < 500 and status not in (408, 425, 429)
+    if status in AUTH_STATUSES:
+        raise SinkError(f"{what}: HTTP {status} (check the bridge's credentials for it): {body}", kind="auth")
+    permanent = status not in TRANSIENT_STATUSES
     raise SinkError(
         f"{what}: HTTP {status}: {body}",
         permanent=permanent,
