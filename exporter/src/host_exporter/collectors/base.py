@@ -1,13 +1,15 @@
-"""What every collector shares: where the host's files are, and how a collector is called."""
+"""What every collector shares: where the host's files are, how a collector is called and declared."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client.metrics_core import Metric
+
+from host_exporter.options import PATH, Option, OptionValues
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,31 @@ class Collector(Protocol):
     """One source of metrics. `collect` raises on failure; "no data on this host" is an empty result."""
 
     def collect(self) -> Iterable[Metric]: ...
+
+
+PROCFS = Option(flag="path.procfs", kind=PATH, default=str(HostPaths.procfs), help="procfs mount point")
+SYSFS = Option(flag="path.sysfs", kind=PATH, default=str(HostPaths.sysfs), help="sysfs mount point")
+ROOTFS = Option(
+    flag="path.rootfs", kind=PATH, default=str(HostPaths.rootfs), help="root filesystem mount point"
+)
+PATH_OPTIONS = (PROCFS, SYSFS, ROOTFS)
+
+
+def host_paths(values: OptionValues) -> HostPaths:
+    return HostPaths(procfs=values[PROCFS], sysfs=values[SYSFS], rootfs=values[ROOTFS])
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    """A collector as its module declares it (`SPEC = CollectorSpec(...)`); registry.py finds every module's
+    SPEC, and the --collector.NAME flags, the options' flags and config keys and the README's rows follow.
+    Each option's flag sits under the collector's name: --collector.NAME.SETTING."""
+
+    name: str  # --collector.NAME, and the `collector` label of node_scrape_collector_success
+    description: str  # one line, for --help and the README
+    build: Callable[[HostPaths, OptionValues], Collector]
+    options: tuple[Option[Any], ...] = ()
+    default: bool = True  # enabled unless --no-collector.NAME or --collector.disable-defaults
 
 
 def read_text(path: Path) -> str:

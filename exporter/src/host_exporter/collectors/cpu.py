@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
 
 # /proc/stat columns after "cpuN", in kernel order; guest time is also counted in user/nice by the
 # kernel, which is why node_exporter reports it as a separate metric.
@@ -50,3 +50,10 @@ class CPUCollector:
                 guest.add_metric([cpu, mode], value)
         yield seconds
         yield guest
+
+
+SPEC = CollectorSpec(
+    name="cpu",
+    description="CPU seconds per mode, from /proc/stat",
+    build=lambda paths, _values: CPUCollector(paths),
+)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_int
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_int
 
 FILES = (
     ("scaling_cur_freq", "node_cpu_scaling_frequency_hertz", "Current scaled CPU thread frequency in hertz."),
@@ -48,3 +48,10 @@ class CpufreqCollector:
         for family in families.values():
             if family.samples:
                 yield family
+
+
+SPEC = CollectorSpec(
+    name="cpufreq",
+    description="CPU frequency scaling, from sysfs",
+    build=lambda paths, _values: CpufreqCollector(paths),
+)

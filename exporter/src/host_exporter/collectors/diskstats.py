@@ -8,9 +8,16 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.options import REGEX, Option
 
 DEFAULT_DEVICE_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
+DEVICE_EXCLUDE = Option(
+    flag="collector.diskstats.device-exclude",
+    kind=REGEX,
+    default=DEFAULT_DEVICE_EXCLUDE,
+    help="regexp of disk devices to exclude",
+)
 SECTOR_BYTES = 512.0  # the kernel counts diskstats sectors in 512-byte units whatever the device's
 
 # (column after the device name, metric name, help, scale); io_now is the one gauge.
@@ -78,3 +85,11 @@ class DiskstatsCollector:
         for device, columns in devices.items():
             io_now.add_metric([device], columns[8])
         yield io_now
+
+
+SPEC = CollectorSpec(
+    name="diskstats",
+    description="Disk I/O counters, from /proc/diskstats",
+    build=lambda paths, values: DiskstatsCollector(paths, values[DEVICE_EXCLUDE]),
+    options=(DEVICE_EXCLUDE,),
+)

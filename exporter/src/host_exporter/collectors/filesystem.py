@@ -23,7 +23,8 @@ from pathlib import Path
 
 from prometheus_client.core import GaugeMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.options import DURATION, REGEX, Option
 
 # node_exporter 1.5's upstream defaults (Debian's package patches its own; pass the flags to align them).
 DEFAULT_MOUNT_POINTS_EXCLUDE = (
@@ -35,6 +36,24 @@ DEFAULT_FS_TYPES_EXCLUDE = (
 )
 
 DEFAULT_MOUNT_TIMEOUT_SECONDS = 5.0
+MOUNT_POINTS_EXCLUDE = Option(
+    flag="collector.filesystem.mount-points-exclude",
+    kind=REGEX,
+    default=DEFAULT_MOUNT_POINTS_EXCLUDE,
+    help="regexp of mount points to exclude",
+)
+FS_TYPES_EXCLUDE = Option(
+    flag="collector.filesystem.fs-types-exclude",
+    kind=REGEX,
+    default=DEFAULT_FS_TYPES_EXCLUDE,
+    help="regexp of filesystem types to exclude",
+)
+MOUNT_TIMEOUT = Option(
+    flag="collector.filesystem.mount-timeout",
+    kind=DURATION,
+    default=f"{DEFAULT_MOUNT_TIMEOUT_SECONDS:g}s",
+    help="how long a network or FUSE mount's statvfs may take before the mount is marked stuck",
+)
 # Filesystems whose statvfs waits on a server or a user-space daemon, and so can hang.
 NETWORK_FS_TYPES = re.compile(
     r"^(nfs4?|cifs|smb3|smbfs|ceph|glusterfs|9p|afs|davfs|lustre|gpfs|beegfs|sshfs|fuse|fuse\..+)$"
@@ -200,3 +219,13 @@ class FilesystemCollector:
             files_free.add_metric(values, float(stat.f_ffree))
             readonly.add_metric(values, 1.0 if mount.readonly else 0.0)
         yield from (size, free, avail, files, files_free, readonly, device_error)
+
+
+SPEC = CollectorSpec(
+    name="filesystem",
+    description="Filesystem size, free space and inodes, from the mount table and statvfs",
+    build=lambda paths, values: FilesystemCollector(
+        paths, values[MOUNT_POINTS_EXCLUDE], values[FS_TYPES_EXCLUDE], values[MOUNT_TIMEOUT]
+    ),
+    options=(MOUNT_POINTS_EXCLUDE, FS_TYPES_EXCLUDE, MOUNT_TIMEOUT),
+)

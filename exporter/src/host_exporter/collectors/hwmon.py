@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prometheus_client.core import GaugeMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_int, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_int, read_text
 
 _TEMP_INPUT = re.compile(r"^(temp\d+)_input$")
 _UNSAFE = re.compile(r"[^a-z0-9:_]")
@@ -68,3 +68,10 @@ class HwmonCollector:
         for family in (temp, temp_max, temp_crit, names):
             if family.samples:
                 yield family
+
+
+SPEC = CollectorSpec(
+    name="hwmon",
+    description="Temperature sensors, from /sys/class/hwmon",
+    build=lambda paths, _values: HwmonCollector(paths),
+)

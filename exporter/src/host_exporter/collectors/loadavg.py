@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
 
 
 def parse_load(loadavg: str) -> tuple[float, float, float]:
@@ -23,3 +23,10 @@ class LoadavgCollector:
         loads = parse_load(read_text(self.paths.proc("loadavg")))
         for minutes, value in zip(("1", "5", "15"), loads, strict=True):
             yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)
+
+
+SPEC = CollectorSpec(
+    name="loadavg",
+    description="Load average, from /proc/loadavg",
+    build=lambda paths, _values: LoadavgCollector(paths),
+)

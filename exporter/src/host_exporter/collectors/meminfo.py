@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
 
 _PARENS = re.compile(r"\((.*)\)")
 
@@ -35,3 +35,10 @@ class MeminfoCollector:
     def collect(self) -> Iterator[GaugeMetricFamily]:
         for key, value in parse_meminfo(read_text(self.paths.proc("meminfo"))).items():
             yield GaugeMetricFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)
+
+
+SPEC = CollectorSpec(
+    name="meminfo",
+    description="Memory statistics, from /proc/meminfo",
+    build=lambda paths, _values: MeminfoCollector(paths),
+)

@@ -7,10 +7,21 @@ from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.options import REGEX, Option
 
 RECEIVE = ("bytes", "packets", "errs", "drop", "fifo", "frame", "compressed", "multicast")
 TRANSMIT = ("bytes", "packets", "errs", "drop", "fifo", "colls", "carrier", "compressed")
+
+DEVICE_EXCLUDE = Option(
+    flag="collector.netdev.device-exclude", kind=REGEX, default="", help="regexp of net devices to exclude"
+)
+DEVICE_INCLUDE = Option(
+    flag="collector.netdev.device-include",
+    kind=REGEX,
+    default="",
+    help="regexp of net devices to include; when set, device-exclude is ignored",
+)
 
 
 def parse_netdev(netdev: str) -> dict[str, dict[str, float]]:
@@ -54,3 +65,11 @@ class NetdevCollector:
             for device, stats in devices.items():
                 family.add_metric([device], stats[key])
             yield family
+
+
+SPEC = CollectorSpec(
+    name="netdev",
+    description="Network interface counters, from /proc/net/dev",
+    build=lambda paths, values: NetdevCollector(paths, values[DEVICE_EXCLUDE], values[DEVICE_INCLUDE]),
+    options=(DEVICE_EXCLUDE, DEVICE_INCLUDE),
+)

@@ -10,12 +10,15 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from host_exporter.collectors.base import HostPaths
+from host_exporter.collectors.base import CollectorSpec, HostPaths
+from host_exporter.errors import ConfigError
+from host_exporter.options import Kind, Option
 
 ATTRS = ["name", "exe", "cmdline", "cpu_times", "memory_info", "num_fds"]
 
@@ -34,6 +37,47 @@ class ProcessGroup:
             return True
         joined = " ".join(cmdline)
         return any(pattern.search(joined) for pattern in self.cmdline)
+
+
+def parse_process_groups(where: str, raw: Any) -> list[ProcessGroup]:
+    """The config file's list of groups, each a name and lists of comm, exe and cmdline to match."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: expected list, got {type(raw).__name__}")
+    groups = []
+    for index, item in enumerate(raw):
+        at = f"{where}[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise ConfigError(f"{at}.name: every process group needs a name")
+        unknown = set(item) - {"name", "comm", "exe", "cmdline"}
+        if unknown:
+            raise ConfigError(f"{at}.{sorted(unknown)[0]}: unknown key (allowed: name, comm, exe, cmdline)")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("comm", "exe", "cmdline"):
+            values = item.get(key, [])
+            if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+                raise ConfigError(f"{at}.{key}: expected a list of strings")
+            lists[key] = tuple(values)
+        if not any(lists.values()):
+            raise ConfigError(f"{at}: group {item['name']!r} needs at least one of comm, exe, cmdline")
+        try:
+            patterns = tuple(re.compile(pattern) for pattern in lists["cmdline"])
+        except re.error as exc:
+            raise ConfigError(f"{at}.cmdline: not a valid regular expression: {exc}") from None
+        groups.append(ProcessGroup(name=item["name"], comm=lists["comm"], exe=lists["exe"], cmdline=patterns))
+    names = [group.name for group in groups]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}: group name {duplicates[0]!r} is used twice")
+    return groups
+
+
+GROUPS = Option(
+    flag=None,
+    kind=Kind("list of groups", parse_process_groups),
+    default=[],
+    help="named process groups: each a `name` and lists of `comm`, `exe` or `cmdline` (regexps) to match",
+    config_key="process_groups",
+)
 
 
 @dataclass
@@ -105,3 +149,11 @@ class ProcessesCollector:
             memory.add_metric([name, "virtual"], total.virtual)
             fds.add_metric([name], total.fds)
         yield from (procs, cpu, memory, fds)
+
+
+SPEC = CollectorSpec(
+    name="processes",
+    description="Named process groups from the config file (namedprocess_namegroup_*)",
+    build=lambda paths, values: ProcessesCollector(paths, values[GROUPS]),
+    options=(GROUPS,),
+)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
 
 SYSFS_FILES = (
     ("devices", "platform", "soc", "soc:firmware", "get_throttled"),
@@ -72,3 +72,10 @@ class RpiThrottledCollector:
                 f"1 if, since boot, {meaning} has occurred.",
                 value=flags[f"{name}_occurred"],
             )
+
+
+SPEC = CollectorSpec(
+    name="rpi_throttled",
+    description="Raspberry Pi under-voltage and throttling flags (nothing off a Pi)",
+    build=lambda paths, _values: RpiThrottledCollector(paths),
+)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from host_exporter.collectors.base import HostPaths, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
 
 
 def parse_stat_fields(stat: str) -> dict[str, float]:
@@ -46,3 +46,10 @@ class StatCollector:
             "Number of processes blocked waiting for I/O to complete.",
             value=fields.get("procs_blocked", 0.0),
         )
+
+
+SPEC = CollectorSpec(
+    name="stat",
+    description="Boot time, context switches, forks, interrupts, from /proc/stat",
+    build=lambda paths, _values: StatCollector(paths),
+)

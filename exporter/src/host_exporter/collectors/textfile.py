@@ -13,7 +13,17 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
+from host_exporter.collectors.base import CollectorSpec
+from host_exporter.options import OPTIONAL_PATH, Option
+
 log = logging.getLogger(__name__)
+
+DIRECTORY = Option(
+    flag="collector.textfile.directory",
+    kind=OPTIONAL_PATH,
+    default="",
+    help="directory of *.prom files to expose",
+)
 
 
 class TextfileCollector:
@@ -66,3 +76,11 @@ class TextfileCollector:
             "1 if there was an error opening or reading a file, 0 otherwise",
             value=error,
         )
+
+
+SPEC = CollectorSpec(
+    name="textfile",
+    description="Metrics from *.prom files in --collector.textfile.directory",
+    build=lambda _paths, values: TextfileCollector(values[DIRECTORY]),
+    options=(DIRECTORY,),
+)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from host_exporter.collectors.base import HostPaths, read_int, read_text
+from host_exporter.collectors.base import CollectorSpec, HostPaths, read_int, read_text
 
 
 class ThermalZoneCollector:
@@ -28,3 +28,10 @@ class ThermalZoneCollector:
             family.add_metric([zone.name.removeprefix("thermal_zone"), zone_type], millidegrees / 1000.0)
         if family.samples:
             yield family
+
+
+SPEC = CollectorSpec(
+    name="thermal_zone",
+    description="Thermal zone temperatures (the Pi's CPU temperature), from /sys/class/thermal",
+    build=lambda paths, _values: ThermalZoneCollector(paths),
+)

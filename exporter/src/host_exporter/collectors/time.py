@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
+from host_exporter.collectors.base import CollectorSpec
+
 
 class TimeCollector:
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -18,3 +20,8 @@ class TimeCollector:
         )
         offset.add_metric([local.tm_zone], float(local.tm_gmtoff))
         yield offset
+
+
+SPEC = CollectorSpec(
+    name="time", description="System time and time zone offset", build=lambda _paths, _values: TimeCollector()
+)

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
+from host_exporter.collectors.base import CollectorSpec
+
 
 def nis_domainname() -> str:
     """The kernel's NIS domain name, which uname(2) reports as `domainname` and node_exporter labels."""
@@ -31,3 +33,10 @@ class UnameCollector:
             [nis_domainname(), uname.machine, nodename, uname.release, uname.sysname, uname.version], 1.0
         )
         yield info
+
+
+SPEC = CollectorSpec(
+    name="uname",
+    description="System information from uname(2)",
+    build=lambda _paths, _values: UnameCollector(),
+)
