@@ -121,6 +121,8 @@ def test_bad_flags_exit_2_with_one_clear_line(args: list[str], message: str) -> 
             "collectors.filesystem.mount_timeout: 'soon' is not a duration",
         ),
         ("{{{\n", "is not valid YAML"),
+        ("[1, 2]\n", "must hold a mapping, got list"),
+        ("web: {telemetry_path: metrics}\n", "web.telemetry_path: 'metrics' must start with /"),
     ],
 )
 def test_bad_config_file_exits_2_naming_the_key(tmp_path: Path, config: str, message: str) -> None:
@@ -129,6 +131,15 @@ def test_bad_config_file_exits_2_naming_the_key(tmp_path: Path, config: str, mes
     result = run_cli(f"--config.file={path}", "--web.listen-address=127.0.0.1:0")
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_config_file_that_is_not_utf8_exits_2_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_bytes(b"web: {telemetry_path: /m\xe9trics}\n")  # Latin-1
+    result = run_cli(f"--config.file={path}")
+    assert result.returncode == 2, result.stderr
+    assert f"--config.file: {path} is not valid YAML" in result.stderr
     assert "Traceback" not in result.stderr
 
 
