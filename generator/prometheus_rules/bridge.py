@@ -62,13 +62,14 @@ def rule_file(source: Source) -> dict[str, Any]:
                     alert(
                         source,
                         "BridgeDeliveryRejected",
-                        f'increase(bridge_forward_errors_total{{{job}, kind="permanent"}}[15m]) > 0',
+                        # Dead letters are the permanent rejections (sinks/base.py decides which).
+                        f"increase(bridge_dead_letters_total{{{job}}}[15m]) > 0",
                         for_="0s",
                         severity="warning",
                         summary="{{ $labels.downstream }} rejects what the bridge sends",
                         description="{{ $labels.downstream }} permanently rejected "
-                        '{{ $value | printf "%.0f" }} deliveries from {{ $labels.instance }} in 15m; '
-                        "the bridge's log names them.",
+                        '{{ $value | printf "%.0f" }} items from {{ $labels.instance }} in 15m; they are in '
+                        "the bridge's dead_letters table and its log names them.",
                     ),
                 ],
             )

@@ -860,17 +860,14 @@ BRIDGE_CASES = [
     Case(
         "BridgeDeliveryRejected fires when Loki permanently rejects deliveries",
         "BridgeDeliveryRejected",
-        {
-            series(
-                "bridge_forward_errors_total", downstream="loki", kind="permanent", **BRIDGE
-            ): "0 0 1 2 3x10",
-        },
+        {series("bridge_dead_letters_total", downstream="loki", **BRIDGE): "0 0 1 2 3x10"},
         "10m",
         [
             (
-                {"severity": "warning", "downstream": "loki", "kind": "permanent", **BRIDGE},
+                {"severity": "warning", "downstream": "loki", **BRIDGE},
                 "loki rejects what the bridge sends",
-                "loki permanently rejected 3 deliveries from b:8000 in 15m; the bridge's log names them.",
+                "loki permanently rejected 3 items from b:8000 in 15m; they are in the bridge's dead_letters "
+                "table and its log names them.",
             )
         ],
     ),
@@ -878,9 +875,8 @@ BRIDGE_CASES = [
         "BridgeDeliveryRejected stays silent for retryable errors",
         "BridgeDeliveryRejected",
         {
-            series(
-                "bridge_forward_errors_total", downstream="loki", kind="retryable", **BRIDGE
-            ): "0 0 1 2 3x10"
+            series("bridge_forward_errors_total", downstream="loki", kind="http_503", **BRIDGE): "0 0 1 2 3x10",
+            series("bridge_dead_letters_total", downstream="loki", **BRIDGE): "0x15",
         },
         "10m",
     ),
