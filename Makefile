@@ -12,12 +12,12 @@ EXTRAS_pushgateway-bridge := [fast]
 EXTRAS_sdk := [otel]
 LINT_PATHS := $(wildcard common/src exporter/src pushgateway-bridge/src sdk/src generator) tests bench scripts
 
-.PHONY: help setup system-packages venv node-clients run test lint pytest rules rules-check bench exporter-golden clean
+.PHONY: help setup system-packages venv node-clients run test lint pytest rules rules-check bench exporter-golden exporter-readme clean
 
 help:
 	@echo "make run     set up, then run the bundle on loopback (Ctrl-C stops it)"
 	@echo "make test    set up, then lint, check generated files, and run the whole test suite"
-	@echo "make rules   render rules/, alertmanager/ and grafana/ from monitoring.yml"
+	@echo "make rules   render rules/, alertmanager/, grafana/, loki/ and docs/metrics.md"
 	@echo "make bench   benchmarks (bench/), reported as ratios to their anchors"
 
 setup: system-packages venv node-clients
@@ -66,6 +66,10 @@ bench: setup
 	$(PY) bench/exporter_bench.py
 	$(PY) bench/bridge_bench.py
 	$(PY) bench/sdk_spool_bench.py
+
+# The exporter README's collector and flag tables, rendered from the collectors' specs.
+exporter-readme: venv
+	UPDATE_README=1 $(VENV)/bin/pytest -q tests/exporter/test_readme.py
 
 # The exporter's expected output on its fixture trees, after an intended change.
 exporter-golden: venv

@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from host_exporter.config import ConfigError
 from host_exporter.web import tls
+from host_exporter.yamlfile import load_yaml_mapping
 
 TOP_LEVEL_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (
@@ -230,13 +229,7 @@ def _headers(raw: dict[str, Any], where: str) -> dict[str, str]:
 
 def load_web_config(path: Path) -> WebConfig:
     """Parse and check a web config file; every problem is a ConfigError naming the key."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"--web.config.file: cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--web.config.file: {path} is not valid YAML: {exc}") from None
-    top = _mapping(raw, str(path))
+    top = load_yaml_mapping(path, "--web.config.file")
     _unknown(top, TOP_LEVEL_KEYS, str(path))
     tls_raw = _mapping(top.get("tls_server_config"), "tls_server_config")
     return WebConfig(
