@@ -96,9 +96,11 @@ def test_climate_errors_name_the_problem(pushgateway: Pushgateway, bridge_factor
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "metric_type"]
 
-    response = post("/metrics/", {"service": "x", "metric_type": "cpu", "value": "lots"})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "value"]
+    for value in ("lots", "12.5", True):  # a JSON number, not a string or a boolean that converts to one
+        response = post("/metrics/", {"service": "x", "metric_type": "cpu", "value": value})
+        assert response.status_code == 422, value
+        assert response.json()["detail"][0]["loc"] == ["body", "value"]
+        assert response.json()["detail"][0]["msg"] == "Input should be a valid number"
 
     response = post(
         "/pipelines/", {"pipeline_type": "training", "status": "running", "metadata": {"progress": 140}}
@@ -106,9 +108,10 @@ def test_climate_errors_name_the_problem(pushgateway: Pushgateway, bridge_factor
     assert response.status_code == 422
     assert "metadata.progress" in response.json()["detail"][0]["msg"]
 
-    response = post("/alerts/", {"title": "t", "message": "m", "severity": 7, "service": "x"})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "severity"]
+    for severity in (7, True, "2", "WARNING"):  # 1, 2, 3 as numbers, or the lower-case names
+        response = post("/alerts/", {"title": "t", "message": "m", "severity": severity, "service": "x"})
+        assert response.status_code == 422, severity
+        assert response.json()["detail"][0]["loc"] == ["body", "severity"]
     assert (
         post("/alerts/", {"title": "t", "message": "m", "severity": "critical", "service": "x"}).status_code
         == 201

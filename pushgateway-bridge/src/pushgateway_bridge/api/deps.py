@@ -1,13 +1,16 @@
 """Dependencies of the routes, named as type aliases.
 
-Both are `async def`: a sync dependency would cost every request a hop through the threadpool.
+All are `async def`: a sync dependency would cost every request a hop through the threadpool.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security import APIKeyHeader
+from fastapi.security.base import SecurityBase
 
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.core.auth import Principal
@@ -21,10 +24,31 @@ async def get_bridge(request: Request) -> Bridge:
 BridgeDep = Annotated[Bridge, Depends(get_bridge)]
 
 
+class BearerHeader(SecurityBase):
+    """`Authorization: Bearer <key>` in the OpenAPI document. It hands the raw header to the authenticator,
+    which says what is wrong with a malformed one (FastAPI's HTTPBearer would drop it silently)."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(description="An API key of the bridge, as the climate seed sends it")
+        self.scheme_name = "bearer"
+
+    async def __call__(self, request: Request) -> str | None:
+        return request.headers.get("authorization")
+
+
+api_key_header = APIKeyHeader(
+    name="x-api-key",
+    scheme_name="apiKey",
+    description="An API key of the bridge, as the scheduler seed sends it",
+    auto_error=False,
+)
+bearer_header = BearerHeader()
+
+
 async def get_principal(
     bridge: BridgeDep,
-    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Security(api_key_header)],
+    authorization: Annotated[str | None, Security(bearer_header)],
 ) -> Principal:
     """The caller, from `x-api-key` or `Authorization: Bearer`; raises AuthError (401/429)."""
     return bridge.auth.authenticate(x_api_key, authorization)

@@ -1,4 +1,9 @@
-"""Request bodies of the three seed APIs, as pydantic models. Enums and timestamps are validated here."""
+"""Request bodies of the three seed APIs, as pydantic models. Enums and timestamps are validated here.
+
+Every rule is also in the JSON schema the OpenAPI document publishes (patterns, bounds, the shape of a
+pipeline's metadata), except two no schema can state: a timestamp at most 10 minutes ahead, and a body's
+scheduler_id equal to the path's; both are answered with 422 naming the field.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +19,48 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
+    WithJsonSchema,
     field_validator,
 )
 
 MAX_FUTURE = timedelta(minutes=10)
 NAME = Annotated[str, Field(min_length=1, max_length=200)]
 
+# JSON numbers only. Lax pydantic would take `true` as 1 and "12.5" as 12.5, which the schema refuses.
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
-def _aware_not_future(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("timestamp must carry a time zone (e.g. 2024-01-15T01:00:00Z)")
+
+def _whole_float(value: Any) -> Any:
+    # JSON Schema's "integer" includes 5.0; strict int alone would refuse it.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# The bound sits inside: outside the validator pydantic would publish it as "ge", which no schema tool reads.
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0), BeforeValidator(_whole_float)]
+
+# RFC 3339 date-time, the schema's `format: date-time`, which requires a zone. Pydantic alone would also
+# take 123 or "123" (seconds since 1970), dates without a time, and times without a zone.
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
+        raise ValueError(
+            "timestamp must be an RFC 3339 date-time with a time zone (e.g. 2024-01-15T01:00:00Z)"
+        )
+    return value
+
+
+def _not_future(value: datetime) -> datetime:
     if value - datetime.now(UTC) > MAX_FUTURE:
         raise ValueError("timestamp is more than 10 minutes in the future")
     return value.astimezone(UTC)
 
 
-Timestamp = Annotated[datetime, AfterValidator(_aware_not_future)]
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_not_future)]
 
 
 class Legacy(BaseModel):
@@ -74,19 +105,21 @@ class Severity(StrEnum):
 
 
 SEVERITY_NUMBERS = {1: Severity.info, 2: Severity.warning, 3: Severity.critical}
+SEVERITY_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "enum": list(SEVERITY_NUMBERS), "description": "1 info, 2 warning, 3 critical"},
+        {"type": "string", "enum": [severity.value for severity in Severity]},
+    ],
+    "default": 1,
+}
 
 
 def _severity(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("severity must be 1, 2, 3 or info, warning, critical")
-    if isinstance(value, int):
+    """The seed sends 1, 2 or 3; the names are accepted too. Anything else is refused by the enum."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
         if value not in SEVERITY_NUMBERS:
             raise ValueError("severity must be 1 (info), 2 (warning) or 3 (critical)")
-        return SEVERITY_NUMBERS[value]
-    if isinstance(value, str) and value.isdigit():
-        return _severity(int(value))
-    if isinstance(value, str):
-        return value.lower()
+        return SEVERITY_NUMBERS[int(value)]
     return value
 
 
@@ -99,13 +132,33 @@ class ServiceReport(Legacy):
 class MetricReport(Legacy):
     service: NAME
     metric_type: MetricType
-    value: float = Field(allow_inf_nan=False)
+    value: Number
+
+
+PIPELINE_METADATA_SCHEMA = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "step": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "progress": {
+                    "anyOf": [{"type": "number", "minimum": 0, "maximum": 100}, {"type": "null"}],
+                    "description": "percent",
+                },
+            },
+            "additionalProperties": True,
+        },
+        {"type": "null"},
+    ],
+    "default": None,
+}
 
 
 class PipelineReport(Legacy):
     pipeline_type: PipelineType
     status: PipelineStatus
-    metadata: dict[str, Any] | None = None
+    # Free-form but for `step` and `progress`, which the bridge reads (checked below, stated in the schema).
+    metadata: Annotated[dict[str, Any] | None, WithJsonSchema(PIPELINE_METADATA_SCHEMA)] = None
 
     @field_validator("metadata")
     @classmethod
@@ -126,7 +179,7 @@ class PipelineReport(Legacy):
 class AlertReport(Legacy):
     title: NAME
     message: str = Field(default="", max_length=10000)
-    severity: Annotated[Severity, BeforeValidator(_severity)] = Severity.info
+    severity: Annotated[Severity, BeforeValidator(_severity), WithJsonSchema(SEVERITY_SCHEMA)] = Severity.info
     service: NAME
 
 
@@ -150,19 +203,24 @@ class SchedulerRegistration(Legacy):
     alert_user_id: str | None = Field(default=None, max_length=200)
 
 
+BODY_SCHEDULER_ID = Field(
+    default=None, description="The path's scheduler_id, if sent (the seeds send it); a different one is 422"
+)
+
+
 class SchedulerStatusUpdate(Legacy):
-    scheduler_id: SCHEDULER_ID | None = None
+    scheduler_id: SCHEDULER_ID | None = BODY_SCHEDULER_ID
     service_name: str | None = Field(default=None, max_length=200)
     job_name: str | None = Field(default=None, max_length=200)
     status: SchedulerStatus
     timestamp: Timestamp | None = None
-    execution_time_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    execution_time_ms: Number | None = Field(default=None, ge=0)
     error_message: str | None = Field(default=None, max_length=100_000)
     metadata: dict[str, Any] | None = None
 
 
 class SchedulerHeartbeat(Legacy):
-    scheduler_id: SCHEDULER_ID | None = None
+    scheduler_id: SCHEDULER_ID | None = BODY_SCHEDULER_ID
 
 
 # --- Sidecar events ----------------------------------------------------------------------------------
@@ -176,13 +234,24 @@ class EventKind(StrEnum):
 
 
 LABEL_VALUE = Annotated[str, Field(min_length=1, max_length=200)]
-TRACE_ID = re.compile(r"^[0-9a-fA-F]{16,32}$")
+TRACE_ID = r"^([0-9a-fA-F]{16}|[0-9a-fA-F]{32})$"  # fullmatch: `$` alone would allow a final newline
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _uuid_text(value: Any) -> Any:
+    # The schema's `format: uuid` is the hyphenated form; pydantic alone also takes 32 bare digits and urns.
+    if isinstance(value, str) and not UUID_TEXT.fullmatch(value):
+        raise ValueError("must be a UUID as 8-4-4-4-12 hex digits")
+    return value
+
+
+Uuid = Annotated[UUID, BeforeValidator(_uuid_text)]
 
 
 class AppRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    app_id: UUID | None = None
+    app_id: Uuid | None = None
     name: LABEL_VALUE
     version: str = Field(default="", max_length=100)
 
@@ -192,28 +261,28 @@ class SidecarEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: UUID | None = None
+    event_id: Uuid | None = None
     site_id: LABEL_VALUE
     app: AppRef
     entity_type: LABEL_VALUE
     business_key: LABEL_VALUE
-    entity_id: UUID | None = None
-    parent_id: UUID | None = None
+    entity_id: Uuid | None = None
+    parent_id: Uuid | None = None
     kind: EventKind
     timestamp: Timestamp | None = None
-    progress: float | None = Field(default=None, ge=0, le=1)
+    progress: Number | None = Field(default=None, ge=0, le=1)
     message: str | None = Field(default=None, max_length=100_000)
-    duration_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    cpu_seconds: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    memory_bytes: int | None = Field(default=None, ge=0)
-    trace_id: str | None = None
+    duration_s: Number | None = Field(default=None, ge=0)
+    cpu_seconds: Number | None = Field(default=None, ge=0)
+    memory_bytes: NonNegativeInt | None = None
+    trace_id: Annotated[str, WithJsonSchema({"type": "string", "pattern": TRACE_ID})] | None = None
     span_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")  # the job's span in Tempo
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("trace_id")
     @classmethod
     def _trace_id(cls, value: str | None) -> str | None:
-        if value is not None and not TRACE_ID.match(value):
+        if value is not None and not re.fullmatch(TRACE_ID, value):
             raise ValueError("trace_id must be 16 or 32 hex digits")
         return value
 

@@ -8,13 +8,17 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import alert_payload, iso
 from pushgateway_bridge.domain.models import AlertReport, MetricReport, PipelineReport, ServiceReport
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
-router = APIRouter(tags=["climate monitor"])
+# Every route writes a service or pipeline the key must cover. The paths without the final slash are
+# aliases (the seed's server redirected them); they stay out of the document, except POST /metrics, which
+# shares its path with the bridge's own GET /metrics and so must be listed for `Allow` to be true.
+router = APIRouter(tags=["climate monitor"], responses=answers(*WRITE))
 
 
 @router.post("/services/", summary="Report a service's status")
@@ -41,7 +45,7 @@ async def report_service(body: ServiceReport, bridge: BridgeDep, principal: Prin
 
 
 @router.post("/metrics/", summary="Report a metric value of a service")
-@router.post("/metrics", include_in_schema=False)
+@router.post("/metrics", summary="Report a metric value of a service (POST /metrics/ without the slash)")
 async def report_metric(body: MetricReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_service(body.service)
     now = time.time()

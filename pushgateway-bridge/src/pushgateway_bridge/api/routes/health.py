@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pushgateway_bridge.api.deps import BridgeDep
@@ -51,7 +52,12 @@ async def ready(bridge: BridgeDep) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", summary="The bridge's own metrics (Prometheus text format)")
-@router.get("/metrics/", include_in_schema=False)
+@router.get(
+    "/metrics",
+    summary="The bridge's own metrics (Prometheus text format)",
+    response_class=PlainTextResponse,
+)
+# Listed: its path is the climate API's POST /metrics/, and `Allow` there says GET too.
+@router.get("/metrics/", summary="The bridge's own metrics (GET /metrics)", response_class=PlainTextResponse)
 async def own_metrics(bridge: BridgeDep) -> Response:
     return Response(generate_latest(bridge.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.responses import KEYED, SCOPED, WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.entities import State
@@ -23,6 +24,8 @@ from pushgateway_bridge.storage.base import EntityWrite
 router = APIRouter(prefix="/api/v1/schedulers", tags=["schedulers"])
 
 SchedulerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
+UNREGISTERED = "The scheduler is not registered"
+SAME_ID = "A field is missing or invalid, or the body's scheduler_id differs from the path's"
 
 
 def _registered(bridge: BridgeDep, scheduler_id: str) -> State:
@@ -78,7 +81,15 @@ def view(state: State) -> dict[str, Any]:
     }
 
 
-@router.post("/register", summary="Register a scheduler (idempotent)")
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a scheduler (idempotent)",
+    responses={
+        status.HTTP_200_OK: {"description": "Already registered: the registration is updated"},
+        **answers(*WRITE),
+    },
+)
 async def register(body: SchedulerRegistration, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_scheduler(body.scheduler_id)
     now = time.time()
@@ -94,7 +105,11 @@ async def register(body: SchedulerRegistration, bridge: BridgeDep, principal: Pr
     return answer({"registered": True, "created": previous is None, **view(state)}, code)
 
 
-@router.put("/{scheduler_id}/status", summary="Report the scheduler's job status")
+@router.put(
+    "/{scheduler_id}/status",
+    summary="Report the scheduler's job status",
+    responses=answers(*WRITE, 404, _404=UNREGISTERED, _422=SAME_ID),
+)
 async def update_status(
     scheduler_id: SchedulerId, body: SchedulerStatusUpdate, bridge: BridgeDep, principal: PrincipalDep
 ) -> JSONResponse:
@@ -138,7 +153,11 @@ def _status_answer(scheduler_id: str, state: State) -> JSONResponse:
     )
 
 
-@router.post("/{scheduler_id}/heartbeat", summary="Heartbeat of a running job")
+@router.post(
+    "/{scheduler_id}/heartbeat",
+    summary="Heartbeat of a running job",
+    responses=answers(*WRITE, 404, _404=UNREGISTERED, _422=SAME_ID),
+)
 async def heartbeat(
     scheduler_id: SchedulerId,
     bridge: BridgeDep,
@@ -168,7 +187,7 @@ async def heartbeat(
     return answer({"scheduler_id": scheduler_id, "last_heartbeat": iso(now)})
 
 
-@router.get("", summary="Schedulers the key may see")
+@router.get("", summary="Schedulers the key may see", responses=answers(*KEYED))
 @router.get("/", include_in_schema=False)
 async def list_schedulers(bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     found = [
@@ -179,7 +198,11 @@ async def list_schedulers(bridge: BridgeDep, principal: PrincipalDep) -> JSONRes
     return answer({"schedulers": found, "count": len(found)})
 
 
-@router.get("/{scheduler_id}", summary="One scheduler: registration, last status, heartbeat and run")
+@router.get(
+    "/{scheduler_id}",
+    summary="One scheduler: registration, last status, heartbeat and run",
+    responses=answers(*SCOPED, 404, 422, _404=UNREGISTERED),
+)
 async def get_scheduler(
     scheduler_id: SchedulerId, bridge: BridgeDep, principal: PrincipalDep
 ) -> JSONResponse:
@@ -187,7 +210,11 @@ async def get_scheduler(
     return answer(view(_registered(bridge, scheduler_id)))
 
 
-@router.delete("/{scheduler_id}", summary="Deregister; its Pushgateway group is deleted")
+@router.delete(
+    "/{scheduler_id}",
+    summary="Deregister; its Pushgateway group is deleted",
+    responses=answers(*SCOPED, 404, 422, 503, _404=UNREGISTERED),
+)
 async def delete_scheduler(
     scheduler_id: SchedulerId, bridge: BridgeDep, principal: PrincipalDep
 ) -> JSONResponse:

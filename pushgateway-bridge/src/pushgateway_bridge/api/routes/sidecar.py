@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.core.auth import Principal
@@ -106,13 +107,20 @@ def _alert(bridge: Bridge, event: SidecarEvent, previous: State | None, now: flo
     return alert
 
 
-@router.post("/event", status_code=status.HTTP_202_ACCEPTED, summary="Accept one event")
+@router.post(
+    "/event", status_code=status.HTTP_202_ACCEPTED, summary="Accept one event", responses=answers(*WRITE)
+)
 async def post_event(event: SidecarEvent, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     ids, duplicates = await accept_events(bridge, principal, [event])
     return answer({"accepted": 1, "event_ids": ids, "duplicates": duplicates}, status.HTTP_202_ACCEPTED)
 
 
-@router.post("/events/batch", status_code=status.HTTP_202_ACCEPTED, summary="Accept a batch of events")
+@router.post(
+    "/events/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Accept a batch of events (at most max_batch_events)",
+    responses=answers(*WRITE),
+)
 async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     limit = bridge.settings.max_batch_events
     if len(batch.events) > limit:

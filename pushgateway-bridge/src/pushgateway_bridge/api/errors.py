@@ -1,0 +1,63 @@
+"""Exception handlers: refused keys (401/403/429), a full spool (503), and 405 with every method of a path."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from pushgateway_bridge.bridge import Bridge
+from pushgateway_bridge.core.auth import AuthError
+from pushgateway_bridge.storage.base import SpoolFull
+
+# The methods `Allow` can list, in the order it lists them.
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route answers on this request's path.
+
+    Starlette's 405 lists the methods of the first route whose path matched, so `Allow` missed DELETE of
+    `/api/v1/schedulers/{id}` (its GET comes first). Asking every route about every method uses only the
+    public `matches()`, whatever FastAPI's router nests inside."""
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in app.routes)
+    ]
+
+
+def install(app: FastAPI, bridge: Bridge) -> None:
+    @app.exception_handler(AuthError)
+    async def auth_error(request: Request, exc: AuthError) -> JSONResponse:
+        bridge.metrics.rejected.labels(
+            {401: "unauthorized", 403: "forbidden", 429: "rate_limited"}[exc.status]
+        ).inc()
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="pushgateway-bridge"'}
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(SpoolFull)
+    async def spool_full(request: Request, exc: SpoolFull) -> JSONResponse:
+        retry = max(1, math.ceil(bridge.settings.flush_interval_seconds * 5))
+        return JSONResponse(
+            {"detail": f"spool full, retry later: {exc}"},
+            status_code=503,
+            headers={"Retry-After": str(retry)},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            methods = allowed_methods(app, request)
+            return JSONResponse(
+                {"detail": f"method {request.method} not allowed; this path answers {', '.join(methods)}"},
+                status_code=405,
+                headers={"Allow": ", ".join(methods)},
+            )
+        return await http_exception_handler(request, exc)

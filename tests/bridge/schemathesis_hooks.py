@@ -1,0 +1,67 @@
+"""Schemathesis hooks for the two rules of the bridge's API that no JSON schema can state.
+
+Schemathesis calls a request "schema-valid" when it matches the document, and then expects a 2xx. Two rules
+of the bridge hold between a value and something outside the body's schema, so a generated request can
+match the document and still be refused with 422, rightly:
+
+- a body's `scheduler_id` (the seeds send one) must equal the path's;
+- a `timestamp` may be at most 10 minutes ahead of the bridge's clock.
+
+This hook brings bodies drawn as schema-valid inside both rules, and does nothing else; bodies drawn to
+violate the schema are sent as drawn. The rules themselves are tested in tests/bridge/test_scheduler_api.py
+and test_sidecar_api.py.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import schemathesis
+from schemathesis import Case, HookContext
+from schemathesis.core.parameters import ParameterLocation
+
+# A past instant for timestamps drawn in the future: any past one is as valid as another.
+PAST = "2000-01-01T00:00:00Z"
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _in_the_future(value: str) -> bool:
+    if not RFC3339.fullmatch(value):
+        return False
+    try:
+        return datetime.fromisoformat(value.replace("z", "Z")) > datetime.now(UTC)
+    except ValueError:  # e.g. month 13: not schema-valid either
+        return False
+
+
+def _past_timestamps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: PAST
+            if key == "timestamp" and isinstance(item, str) and _in_the_future(item)
+            else _past_timestamps(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_past_timestamps(item) for item in value]
+    return value
+
+
+@schemathesis.hook
+def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -> None:
+    """Before every request of every phase (the stateful phase fills bodies from earlier answers, after
+    generation hooks ran)."""
+    body = case.body
+    if not isinstance(body, dict) or (
+        case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY)
+    ):
+        return
+    body = _past_timestamps(body)
+    path_id = (case.path_parameters or {}).get("scheduler_id")
+    if isinstance(path_id, str) and isinstance(body.get("scheduler_id"), str):
+        body["scheduler_id"] = path_id
+    case.body = body
