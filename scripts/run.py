@@ -130,6 +130,7 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
                 "sha256": hashlib.sha256(demo_key.encode()).hexdigest(),
                 "services": ["*"],
                 "schedulers": ["*"],
+                "notify": ["*"],  # Alertmanager sends this key to the Teams and SMS relays
                 "rate_per_second": 100,
             }
         ],

@@ -34,6 +34,7 @@ def default_config() -> dict[str, Any]:
                 "sha256": sha(ADMIN_KEY),
                 "services": ["*"],
                 "schedulers": ["*"],
+                "notify": ["*"],  # the key Alertmanager sends to the relays (tests/rules/test_relays.py)
                 "rate_per_second": 10000,
             },
             {

@@ -1,4 +1,5 @@
-"""CLI and config errors, group expiry, readiness, OpenAPI, and Alertmanager webhooks to Teams and SMS."""
+"""CLI and config errors, group expiry, readiness, OpenAPI, and Alertmanager webhooks to Teams and SMS
+(the relays), which only keys with a `notify` scope may use."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from bridge.conftest import ADMIN_KEY, BRIDGE_BIN, BridgeFactory, default_config
+from bridge.conftest import ADMIN_KEY, BRIDGE_BIN, TEAM_KEY, BridgeFactory, default_config, sha
 from stack import Pushgateway, wait_until
 
 
@@ -205,3 +206,52 @@ def test_notify_teams_and_sms(
     expected_auth = "Basic " + base64.b64encode(b"AC123:s3cret").decode()
     assert messages[0]["headers"]["Authorization"] == expected_auth
     assert (bridge.own_metric("bridge_forward_errors_total", downstream="notify", kind="http_503") or 0) == 1
+
+
+PAGER_KEY = "pager-key-for-tests"
+
+
+def test_the_relays_need_a_notify_scope(pushgateway: Pushgateway, bridge_factory: BridgeFactory) -> None:
+    """A key scoped to team-a-* services and schedulers may not page the on-call phone; a key whose
+    `notify` scope covers `sms/*` may, and only by SMS."""
+    config = default_config()
+    config["api_keys"].append(
+        {"name": "pager", "sha256": sha(PAGER_KEY), "notify": ["sms/*"], "rate_per_second": 100}
+    )
+    config["notify"] = {
+        "teams": {"ops": {"url": {"value": "http://127.0.0.1:9/teams"}}},
+        "sms": {
+            "oncall": {
+                "base_url": "http://127.0.0.1:9",
+                "account_sid": "AC123",
+                "auth_token": {"value": "token"},
+                "from_number": "+15550001",
+                "to": ["+15550002"],
+            }
+        },
+    }
+    bridge = bridge_factory(pushgateway.url, config=config)
+
+    def relay(path: str, key: str) -> requests.Response:
+        return requests.post(
+            f"{bridge.url}/notify/{path}", json=WEBHOOK, headers=bridge.headers(key), timeout=5
+        )
+
+    team = relay("sms/oncall", TEAM_KEY)
+    assert team.status_code == 403
+    assert team.json()["detail"] == "key 'team-a' may not send to relay target 'sms/oncall'"
+    assert relay("teams/ops", TEAM_KEY).status_code == 403
+    # Out of scope is refused before the lookup: the key does not learn which targets exist.
+    nobody = relay("sms/nobody", TEAM_KEY)
+    assert nobody.status_code == 403
+    assert nobody.json()["detail"] == "key 'team-a' may not send to relay target 'sms/nobody'"
+
+    pager = relay("sms/oncall", PAGER_KEY)
+    assert pager.status_code == 202
+    assert pager.json() == {"accepted": 1, "target": "oncall"}
+    teams = relay("teams/ops", PAGER_KEY)
+    assert teams.status_code == 403
+    assert teams.json()["detail"] == "key 'pager' may not send to relay target 'teams/ops'"
+    assert relay("sms/nobody", PAGER_KEY).status_code == 404
+    assert bridge.own_metric("bridge_rejected_total", reason="forbidden") == 4
+    assert bridge.own_metric("bridge_events_accepted_total", source="notify") == 1

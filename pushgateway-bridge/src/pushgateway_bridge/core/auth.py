@@ -51,6 +51,7 @@ class Principal:
     schedulers: tuple[str, ...]
     bucket: TokenBucket | None
     unrestricted: bool = False
+    notify: tuple[str, ...] = ()
 
     def may_write_service(self, name: str) -> bool:
         return self.unrestricted or any(fnmatchcase(name, pattern) for pattern in self.services)
@@ -66,6 +67,12 @@ class Principal:
         if not self.may_write_scheduler(scheduler_id):
             raise AuthError(403, f"key '{self.name}' may not write scheduler '{scheduler_id}'")
 
+    def require_notify(self, kind: str, target: str) -> None:
+        """Relay targets are matched as `<kind>/<target>` (`sms/oncall`), as in the relay's path."""
+        relay = f"{kind}/{target}"
+        if not (self.unrestricted or any(fnmatchcase(relay, pattern) for pattern in self.notify)):
+            raise AuthError(403, f"key '{self.name}' may not send to relay target '{relay}'")
+
 
 def _principal(name: str, scope: Scope) -> Principal:
     capacity = max(1.0, scope.rate_per_second)
@@ -74,6 +81,7 @@ def _principal(name: str, scope: Scope) -> Principal:
         services=tuple(scope.services),
         schedulers=tuple(scope.schedulers),
         bucket=TokenBucket(rate=scope.rate_per_second, capacity=capacity, tokens=capacity),
+        notify=tuple(scope.notify),
     )
 
 

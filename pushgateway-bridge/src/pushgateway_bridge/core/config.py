@@ -25,13 +25,15 @@ class ConfigError(Exception):
 
 
 class Scope(BaseModel):
-    """What a caller may write: glob patterns of service names (also pipelines and sidecar apps) and
-    scheduler ids, and its rate limit."""
+    """What a caller may write: glob patterns of service names (also pipelines and sidecar apps), of
+    scheduler ids and of notification relay targets (`teams/<name>`, `sms/<name>`), and its rate limit."""
 
     model_config = ConfigDict(extra="forbid")
 
     services: list[str] = Field(default_factory=list)
     schedulers: list[str] = Field(default_factory=list)
+    # Empty by default: only the key Alertmanager uses for the relays needs one (e.g. ["*"]).
+    notify: list[str] = Field(default_factory=list)
     rate_per_second: float = Field(default=50.0, gt=0)
 
 

@@ -9,10 +9,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.storage.base import OutboxItem
 
-router = APIRouter(prefix="/notify", tags=["notify"])
+# The key needs a `notify` scope covering `teams/<target>` or `sms/<target>`: any key of the bridge could
+# otherwise page the on-call phone.
+router = APIRouter(
+    prefix="/notify",
+    tags=["notify"],
+    responses=answers(*WRITE, 404, _404="No such target in the bridge's notify config"),
+)
 
 
 class WebhookAlert(BaseModel):
@@ -55,6 +62,7 @@ def _log(target: str, kind: str, webhook: AlertmanagerWebhook, now: float) -> Ou
 async def notify_teams(
     target: str, webhook: AlertmanagerWebhook, bridge: BridgeDep, principal: PrincipalDep
 ) -> JSONResponse:
+    principal.require_notify("teams", target)  # before the lookup: no key learns which targets exist
     if target not in bridge.settings.notify.teams:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no teams target '{target}' in notify.teams")
     now = time.time()
@@ -71,6 +79,7 @@ async def notify_teams(
 async def notify_sms(
     target: str, webhook: AlertmanagerWebhook, bridge: BridgeDep, principal: PrincipalDep
 ) -> JSONResponse:
+    principal.require_notify("sms", target)
     sms = bridge.settings.notify.sms.get(target)
     if sms is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sms target '{target}' in notify.sms")
