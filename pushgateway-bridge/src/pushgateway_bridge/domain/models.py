@@ -47,9 +47,13 @@ RFC3339 = re.compile(
 
 
 def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):  # built in Python, not parsed from JSON
+        if value.utcoffset() is None:
+            raise ValueError("timestamp must carry a time zone")
+        return value
     if not isinstance(value, str) or not RFC3339.fullmatch(value):
         raise ValueError(
-            "timestamp must be an RFC 3339 date-time with a time zone (e.g. 2024-01-15T01:00:00Z)"
+            "timestamp must be an RFC 3339 datetime with a time zone (e.g. 2024-01-15T01:00:00Z)"
         )
     return value
 
@@ -60,7 +64,12 @@ def _not_future(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_not_future)]
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_not_future),
+    Field(description="RFC 3339, with a zone; more than 10 minutes ahead of the bridge's clock is 422"),
+]
 
 
 class Legacy(BaseModel):
