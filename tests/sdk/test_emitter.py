@@ -1,13 +1,10 @@
-"""SidecarEmitter against the strict local receiver: batching, retries, spooling, order, bounded time."""
+"""SidecarEmitter against the strict local receiver: batching, retries, spooling, order, bounded close."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -41,15 +38,6 @@ def numbers(events: list[dict[str, object]]) -> list[int]:
 def spooled(spool: Spool) -> list[dict[str, object]]:
     """The spool's events, oldest first, without removing them."""
     return [row.event for row in spool.peek(10_000)]
-
-
-@pytest.fixture
-def blackhole() -> Iterator[str]:
-    """A port that accepts connections and never answers: the worst case for a caller's time."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def test_events_arrive_in_batches_in_order(receiver: EventReceiver) -> None:
@@ -188,15 +176,23 @@ def test_bridge_back_during_the_process_gets_the_spool_in_order() -> None:
         server.stop()
 
 
-def test_close_is_bounded_when_the_bridge_never_answers(blackhole: str) -> None:
-    emitter = SidecarEmitter(blackhole, timeout_s=0.5, retries=1, backoff_s=0.05, close_timeout_s=1.0)
+def test_close_returns_after_its_timeout_while_the_bridge_holds_the_request(receiver: EventReceiver) -> None:
+    """close(timeout_s=...) gives up on a request the bridge never answers and spools the events, in order."""
+    receiver.gate.clear()  # the bridge takes the request and answers only when the test lets it
+    emitter = SidecarEmitter(receiver.url, timeout_s=60, close_timeout_s=60, flush_interval_s=0.01)
     for number in range(3):
         emitter.emit(event(number))
-    started = time.monotonic()
-    emitter.close()
-    assert time.monotonic() - started < 1.5
-    # The sender's batch and the queue's rest are on disk when close() returns, in order.
-    assert numbers(spooled(emitter.spool)) == [0, 1, 2]
+    try:
+        assert receiver.held.wait(5), "the sender never reached the bridge"
+        closer = threading.Thread(target=emitter.close, kwargs={"timeout_s": 0.2})
+        closer.start()
+        closer.join(10)  # a condition, not a speed: waiting for the held request would take 60 s
+        assert not closer.is_alive(), "close() waited for the bridge's answer"
+        assert receiver.requests == []  # it returned while the bridge still held the sender's request
+        # The sender's batch and the queue's rest are on disk, in order.
+        assert numbers(spooled(emitter.spool)) == [0, 1, 2]
+    finally:
+        receiver.gate.set()
 
 
 def test_emit_after_close_goes_to_the_spool(receiver: EventReceiver) -> None:
@@ -235,28 +231,45 @@ def test_event_validation_names_the_field() -> None:
         AppRef(app_id="not-a-uuid", name="a", version="1")
 
 
-def test_process_exit_is_bounded_and_spools_when_the_bridge_never_answers(
-    blackhole: str, tmp_path: Path
+def test_process_exit_spools_after_close_timeout_while_the_bridge_holds_the_request(
+    receiver: EventReceiver, tmp_path: Path
 ) -> None:
-    """No close() call, as in the seed snippet: the atexit flush gives up after close_timeout_s."""
+    """No close() call, as in the seed snippet: the exit flush gives up after close_timeout_s and spools."""
+    receiver.gate.clear()  # the bridge takes the request and answers only when the test lets it
     script = tmp_path / "job.py"
     script.write_text(
+        "import sys\n"
         "from uuid import uuid4\n"
         "from monitoring_sdk import AppRef, Monitored, SidecarEmitter\n"
-        "emitter = SidecarEmitter(timeout_s=5, close_timeout_s=1)\n"
+        "emitter = SidecarEmitter(timeout_s=60, close_timeout_s=0.2)\n"
         "app = AppRef(app_id=uuid4(), name='a', version='1')\n"
         "with Monitored(site_id='s', app=app, business_key='b', emitter=emitter):\n"
         "    pass\n"
+        "sys.stdin.readline()  # the test lets the job end once the bridge holds the sender's request\n"
     )
     spool_dir = tmp_path / "spool"
-    env = {"PATH": "/usr/bin:/bin", "SIDECAR_URL": blackhole, "SIDECAR_SPOOL_DIR": str(spool_dir)}
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30, check=False
+    env = {"PATH": "/usr/bin:/bin", "SIDECAR_URL": receiver.url, "SIDECAR_SPOOL_DIR": str(spool_dir)}
+    job = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    elapsed = time.monotonic() - started
-    assert result.returncode == 0, result.stderr
-    assert elapsed < 4.0  # interpreter start-up + imports + close_timeout_s
+    try:
+        assert receiver.held.wait(30), "the job's sender never reached the bridge"
+        try:
+            _, stderr = job.communicate("end\n", timeout=30)  # a condition: the held request lasts 60 s
+        except subprocess.TimeoutExpired:
+            pytest.fail("the job's exit waited for the bridge's answer")
+        assert job.returncode == 0, stderr
+        assert receiver.requests == []  # it exited while the bridge still held the sender's request
+    finally:
+        receiver.gate.set()
+        if job.poll() is None:
+            job.kill()
+            job.communicate()
     # The sender was stuck in its first request: close() spooled its batch and the queue, in order.
     (path,) = spool_dir.glob("spool-*.sqlite3")
     assert [event["kind"] for event in spooled(Spool(path))] == ["started", "finished"]
