@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 import pytest
 
 from bridge.loki_receiver import Rejected, validate
-from pushgateway_bridge.core.auth import Authenticator, AuthError
-from pushgateway_bridge.core.config import ConfigError, load_settings
+from pushgateway_bridge.auth import Authenticator, AuthError
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import log_record
 from pushgateway_bridge.domain.models import SchedulerRegistration, SchedulerStatus, SchedulerStatusUpdate
 from pushgateway_bridge.domain.state import group_path, render
+from pushgateway_bridge.settings import ConfigError, load_settings
 from pushgateway_bridge.sinks.loki import push_body
 from stack import binary
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from pushgateway_bridge.core.auth import Authenticator, AuthError
-from pushgateway_bridge.core.config import load_settings
-from pushgateway_bridge.core.jsontext import compact
+from pushgateway_bridge.auth import Authenticator, AuthError
 from pushgateway_bridge.domain.events import log_record, new_event_id
+from pushgateway_bridge.jsontext import compact
+from pushgateway_bridge.settings import load_settings
 from pushgateway_bridge.sinks.events_file import EventsFileSink
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull
 from pushgateway_bridge.storage.sqlite import SQLiteStorage

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter
 
-from pushgateway_bridge.core.auth import Authenticator
-from pushgateway_bridge.core.config import Settings
+from pushgateway_bridge.auth import Authenticator
 from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
 from pushgateway_bridge.metrics import BridgeMetrics
+from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
 from pushgateway_bridge.sinks.events_file import EventsFileSink
 from pushgateway_bridge.sinks.loki import LokiSink

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pushgateway_bridge.core.config import Settings
 from pushgateway_bridge.domain.entities import KINDS
 from pushgateway_bridge.domain.state import group_path, grouping, render
 from pushgateway_bridge.metrics import BridgeMetrics
+from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
 from pushgateway_bridge.storage.base import Storage

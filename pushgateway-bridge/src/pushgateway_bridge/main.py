@@ -12,7 +12,7 @@ from pushgateway_bridge.api import errors
 from pushgateway_bridge.api.middleware import BridgeMiddleware
 from pushgateway_bridge.api.routes import climate, health, notify, schedulers, sidecar
 from pushgateway_bridge.bridge import Bridge
-from pushgateway_bridge.core.config import Settings
+from pushgateway_bridge.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:

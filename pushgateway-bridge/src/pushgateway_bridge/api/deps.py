@@ -12,8 +12,8 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security import APIKeyHeader
 from fastapi.security.base import SecurityBase
 
+from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
-from pushgateway_bridge.core.auth import Principal
 
 
 async def get_bridge(request: Request) -> Bridge:

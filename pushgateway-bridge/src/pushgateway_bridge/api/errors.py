@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from pushgateway_bridge.auth import AuthError
 from pushgateway_bridge.bridge import Bridge
-from pushgateway_bridge.core.auth import AuthError
 from pushgateway_bridge.storage.base import SpoolFull
 
 # The methods `Allow` can list, in the order it lists them.

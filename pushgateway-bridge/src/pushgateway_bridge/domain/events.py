@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from pushgateway_bridge.core.jsontext import compact
+from pushgateway_bridge.jsontext import compact
 
 LOKI_MAX_AGE_SECONDS = 167 * 3600  # Loki rejects entries older than 168 h
 LOKI_MAX_FUTURE_SECONDS = 9 * 60  # ... and more than 10 minutes ahead

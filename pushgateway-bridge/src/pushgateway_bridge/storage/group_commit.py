@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pushgateway_bridge.core.jsontext import compact
 from pushgateway_bridge.domain.entities import State
+from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
 log = logging.getLogger("pushgateway_bridge.storage")

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, log_item
+from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
-from pushgateway_bridge.core.auth import Principal
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.entities import State
 from pushgateway_bridge.domain.events import alert_payload, new_event_id

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from pushgateway_bridge.core.config import Scope, Settings
+from pushgateway_bridge.settings import Scope, Settings
 
 
 class AuthError(Exception):
