@@ -875,7 +875,9 @@ BRIDGE_CASES = [
         "BridgeDeliveryRejected stays silent for retryable errors",
         "BridgeDeliveryRejected",
         {
-            series("bridge_forward_errors_total", downstream="loki", kind="http_503", **BRIDGE): "0 0 1 2 3x10",
+            series(
+                "bridge_forward_errors_total", downstream="loki", kind="http_503", **BRIDGE
+            ): "0 0 1 2 3x10",
             series("bridge_dead_letters_total", downstream="loki", **BRIDGE): "0x15",
         },
         "10m",
