@@ -1,0 +1,80 @@
+"""The configuration files `make run` writes for this run: the bridge's keys, Alertmanager's routes (rendered
+from monitoring.yml, pointed at this run's bridge) and Prometheus' scrape jobs."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.alertmanager import REPO_TEMPLATES
+from generator.alertmanager import render as render_alertmanager
+from generator.source import load_source
+from scripts.bundle_run.paths import ROOT, RUN_DIR
+
+# What requests without a key may write: the sidecar seed's snippet sends none. Loopback only, a demo.
+ANONYMOUS_SCOPE: dict[str, Any] = {"services": ["*"], "schedulers": [], "rate_per_second": 50}
+
+
+def bridge_config_file(demo_key: str) -> Path:
+    path = RUN_DIR / "bridge.yml"
+    path.write_text(yaml.safe_dump(bridge_config(demo_key), sort_keys=False))
+    return path
+
+
+def bridge_config(demo_key: str) -> dict[str, Any]:
+    """A demo key that may write everything (printed; only its hash is stored), and the anonymous scope."""
+    return {
+        "api_keys": [
+            {
+                "name": "demo",
+                "sha256": hashlib.sha256(demo_key.encode()).hexdigest(),
+                "services": ["*"],
+                "schedulers": ["*"],
+                "notify": ["*"],  # Alertmanager sends this key to the Teams and SMS relays
+                "rate_per_second": 100,
+            }
+        ],
+        "anonymous": ANONYMOUS_SCOPE,
+    }
+
+
+def alertmanager_config(bridge_url: str, demo_key: str) -> Path:
+    """Alertmanager's config rendered from monitoring.yml, with the Teams and SMS relays at this run's bridge
+    (authenticated with the demo key). The committed alertmanager/alertmanager.yml points at the bridge by
+    its docker-compose name.
+    """
+    key_file = RUN_DIR / "bridge_api_key"
+    key_file.write_text(demo_key)
+    key_file.chmod(0o600)
+    update = {"bridge_url": bridge_url, "bridge_api_key_file": str(key_file)}
+    source = load_source(ROOT / "monitoring.yml").model_copy(update=update)
+    config = render_alertmanager(source, REPO_TEMPLATES)
+    path = RUN_DIR / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def prometheus_config(ports: dict[str, int], with_bridge: bool) -> Path:
+    def job(name: str, port: int, **extra: Any) -> dict[str, Any]:
+        return {"job_name": name, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}], **extra}
+
+    config = {
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "rule_files": [str(path) for path in sorted((ROOT / "rules").glob("*.rules.yml"))],
+        "alerting": {
+            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{ports['alertmanager']}"]}]}]
+        },
+        "scrape_configs": [
+            job("prometheus", ports["prometheus"]),
+            job("node", ports["exporter"]),
+            *([job("bridge", ports["bridge"])] if with_bridge else []),
+            job("pushgateway", ports["pushgateway"], honor_labels=True),
+            job("alertmanager", ports["alertmanager"]),
+        ],
+    }
+    path = RUN_DIR / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
