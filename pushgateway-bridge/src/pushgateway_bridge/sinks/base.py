@@ -1,6 +1,7 @@
 """The one error type every sink raises: retries happen in the forwarder, never for permanent errors.
 
-The bridge's one rule for which answers are worth sending again (the SDK's `transport.py` has the same):
+The bridge's one rule for which answers are worth sending again (the SDK's `transport.py` has the same),
+for the sinks and the notification channels (`channels/base.py`) alike:
 - transient, retried with backoff: no answer, 408, 425, 429, 500, 502, 503, 504;
 - 401 and 403: the downstream refuses the bridge's credentials. Retrying cannot help until a person fixes
   the configuration, but dropping would lose accepted events: they stay in the outbox, retried with backoff,
@@ -25,22 +26,32 @@ TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 
 
+def classify(status: int) -> tuple[bool, str]:
+    """(permanent, kind) of a failed answer with HTTP `status`, by the rule above."""
+    if status in AUTH_STATUSES:
+        return False, "auth"
+    if status in TRANSIENT_STATUSES:
+        return False, f"http_{status}"
+    return True, "rejected"
+
+
+def describe(response: httpx.Response, what: str) -> str:
+    status = response.status_code
+    hint = " (check the bridge's credentials for it)" if status in AUTH_STATUSES else ""
+    return f"{what}: HTTP {status}{hint}: {response.text[:500].strip()}"
+
+
 def check_response(response: httpx.Response, what: str) -> None:
     """Raise SinkError for a failed answer, permanent or not by the rule above."""
     if response.is_success:
         return
-    status = response.status_code
-    body = response.text[:500].strip()
-    if status in AUTH_STATUSES:
-        raise SinkError(f"{what}: HTTP {status} (check the bridge's credentials for it): {body}", kind="auth")
-    permanent = status not in TRANSIENT_STATUSES
-    raise SinkError(
-        f"{what}: HTTP {status}: {body}",
-        permanent=permanent,
-        kind="rejected" if permanent else f"http_{status}",
-    )
+    permanent, kind = classify(response.status_code)
+    raise SinkError(describe(response, what), permanent=permanent, kind=kind)
+
+
+def no_answer_kind(exc: httpx.HTTPError) -> str:
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
 
 
 def transport_error(exc: httpx.HTTPError, what: str) -> SinkError:
-    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
-    return SinkError(f"{what}: {type(exc).__name__}: {exc}", permanent=False, kind=kind)
+    return SinkError(f"{what}: {type(exc).__name__}: {exc}", permanent=False, kind=no_answer_kind(exc))
