@@ -50,7 +50,9 @@ def known_values() -> dict[tuple[str, str], re.Pattern[str]]:
     """(metric, label) -> the values the bridge writes there, as a pattern (`http_<code>` is http_ and digits)."""
 
     def pattern(options: list[str]) -> re.Pattern[str]:
-        alternatives = [re.escape(option).replace("<code>", r"\d{3}") for option in options]
+        alternatives = [
+            re.escape(option).replace("<code>", r"\d{3}").replace("<error>", "[a-z_]+") for option in options
+        ]
         return re.compile("|".join(alternatives))
 
     known = {

@@ -110,7 +110,7 @@ LABEL_VALUES = {
     "code": "the HTTP status",
     "source": "service, metric, pipeline, alert, scheduler, heartbeat, sidecar, notify",
     "downstream": ", ".join(DOWNSTREAMS),
-    "kind": "unreachable, timeout, http_<code>, auth, rejected, bad_answer, io, config",
+    "kind": "unreachable, timeout, http_<code>, smtp_<code>, slack_<error>, auth, rejected, bad_answer, io, config",
     "reason": "unauthorized, forbidden, rate_limited, body_too_large, content_type, spool_full",
     "job": "the Pushgateway job (scheduler, service, pipeline, sidecar)",
 }

@@ -104,7 +104,7 @@ class SmsTarget(BaseModel):
     auth_token: Secret
     from_number: str = Field(min_length=1)
     to: list[str] = Field(min_length=1)
-    max_length: int = Field(default=480, gt=0)
+    max_length: int = Field(default=480, gt=0, le=1600)  # Twilio refuses longer bodies
 
 
 class NotifyConfig(BaseModel):
