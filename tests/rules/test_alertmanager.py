@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fakes.recorder import http_recorder
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
-from receivers import http_recorder
 from rules.sources import source_with
 from stack import Stack, binary, wait_until
 

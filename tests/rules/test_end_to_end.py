@@ -14,12 +14,13 @@ from typing import Any
 import requests
 from bridge.conftest import ADMIN_KEY, BridgeFactory
 
+from fakes.recorder import http_recorder
+from fakes.smtp import smtp_recorder
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
 from generator.prometheus_rules import schedulers
 from generator.source import Source
 from generator.yamlout import dump
-from receivers import http_recorder, smtp_recorder
 from rules.sources import live_source
 from stack import Stack, wait_until
 

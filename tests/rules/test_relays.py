@@ -11,9 +11,9 @@ from urllib.parse import parse_qs
 
 from bridge.conftest import ADMIN_KEY, BridgeFactory, default_config
 
+from fakes.recorder import http_recorder
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
-from receivers import http_recorder
 from rules.sources import live_source
 from stack import Pushgateway, Stack, wait_until
 

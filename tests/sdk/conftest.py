@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sdk_support import EventReceiver, OtlpReceiver
+from fakes.otlp import OtlpReceiver
+from fakes.sidecar_api import EventReceiver
 
 
 @pytest.fixture(autouse=True)

@@ -25,10 +25,10 @@ import pytest
 import requests
 import yaml
 
+from fakes.otlp import OtlpReceiver
 from monitoring_sdk import AppRef, ClimateClient, Monitored, SchedulerClient, SidecarEmitter
 from monitoring_sdk.settings import Settings
 from monitoring_sdk.spool import Spool
-from sdk_support import OtlpReceiver
 from stack import Prometheus, Pushgateway, ServerProcess, Stack, free_port, wait_until
 
 pytest.importorskip("pushgateway_bridge")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from fakes.seed_apis import ApiReceiver
 from monitoring_sdk import ApiError, ClimateClient, SchedulerClient
-from sdk_support import ApiReceiver
 from stack import free_port, wait_until
 
 

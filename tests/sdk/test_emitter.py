@@ -10,9 +10,9 @@ from uuid import uuid4
 
 import pytest
 
+from fakes.sidecar_api import EventReceiver
 from monitoring_sdk import AppRef, Event, SidecarEmitter
 from monitoring_sdk.spool import Spool
-from sdk_support import EventReceiver
 from stack import free_port, wait_until
 
 APP = AppRef(app_id=uuid4(), name="emitter-test", version="1.2.3")

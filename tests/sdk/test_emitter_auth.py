@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
+from fakes.sidecar_api import EventReceiver
 from monitoring_sdk import AppRef, Event, SidecarEmitter
-from sdk_support import EventReceiver
 from stack import wait_until
 
 APP = AppRef(app_id=uuid4(), name="auth-test", version="1")

@@ -13,8 +13,8 @@ from uuid import uuid4
 import pytest
 
 import monitoring_sdk
+from fakes.sidecar_api import EventReceiver
 from monitoring_sdk import AppRef, Monitored, SidecarEmitter
-from sdk_support import EventReceiver
 from stack import free_port
 
 APP = AppRef(app_id=uuid4(), name="my-app", version="1.0.0")

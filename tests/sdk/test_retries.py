@@ -14,8 +14,9 @@ from uuid import uuid4
 import pytest
 import urllib3.util.retry
 
+from fakes.seed_apis import ApiReceiver
+from fakes.sidecar_api import EventReceiver
 from monitoring_sdk import ApiError, AppRef, ClimateClient, Event, SidecarEmitter
-from sdk_support import ApiReceiver, EventReceiver
 
 # The rule, written out here so that a change to it is a visible change to this test.
 TRANSIENT = (408, 425, 429, 500, 502, 503, 504)

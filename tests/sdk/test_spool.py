@@ -13,10 +13,10 @@ from uuid import uuid4
 
 import pytest
 
+from fakes.sidecar_api import EventReceiver
 from monitoring_sdk import AppRef, Event, SidecarEmitter
 from monitoring_sdk.settings import Settings
 from monitoring_sdk.spool import SQLITE_HEADER, Spool
-from sdk_support import EventReceiver
 
 APP = AppRef(app_id=uuid4(), name="spool-test", version="1")
 

@@ -10,9 +10,10 @@ from uuid import uuid4
 
 import pytest
 
+from fakes.otlp import OtlpReceiver
+from fakes.sidecar_api import EventReceiver
 from monitoring_sdk import AppRef, Monitored, SidecarEmitter, configure_tracing
 from monitoring_sdk.tracing import traces_endpoint
-from sdk_support import EventReceiver, OtlpReceiver
 from stack import wait_until
 
 pytest.importorskip("opentelemetry.sdk.trace")

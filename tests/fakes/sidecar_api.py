@@ -7,8 +7,8 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from sdk_support.event_schema import Invalid, batch_events, validate_event
-from sdk_support.http_receiver import Forced, Receiver, Reply, forced_reply, json_reply
+from fakes.event_schema import Invalid, batch_events, validate_event
+from fakes.restartable_http import Forced, Receiver, Reply, forced_reply, json_reply
 
 
 class EventReceiver(Receiver):

@@ -6,7 +6,7 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from sdk_support.http_receiver import Forced, Receiver, Reply, forced_reply, json_reply
+from fakes.restartable_http import Forced, Receiver, Reply, forced_reply, json_reply
 
 
 class ApiReceiver(Receiver):

@@ -11,7 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from sdk_support.http_receiver import Receiver, Reply
+from fakes.restartable_http import Receiver, Reply
 
 
 class OtlpReceiver(Receiver):
