@@ -1,1 +1,1 @@
-"""The System Service's notifications: requests, templates, the store, delivery on every channel, real time."""
+"""The System Service's notifications: requests, templates, store, delivery on every channel, real time."""
