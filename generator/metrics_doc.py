@@ -11,7 +11,7 @@ import jinja2
 
 from pushgateway_bridge import metrics
 from pushgateway_bridge.domain.catalogue import SERIES_BY_KIND, Series
-from pushgateway_bridge.domain.entities import PIPELINE, SCHEDULER, SERVICE, SIDECAR
+from pushgateway_bridge.domain.kinds import PIPELINE, SCHEDULER, SERVICE, SIDECAR
 from pushgateway_bridge.domain.state import GROUPS
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "metrics.md.j2"
@@ -23,7 +23,7 @@ TITLES = {
     PIPELINE: "Pipelines",
     SIDECAR: "Sidecar jobs",
 }
-NOTES = {
+NOTES: dict[str, str] = {
     SCHEDULER: "`DELETE /api/v1/schedulers/{id}` deletes the group (counted in "
     '`bridge_groups_expired_total{job="scheduler"}`).',
 }

@@ -6,15 +6,27 @@ import hashlib
 import subprocess
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from bridge.loki_receiver import Rejected, validate
 from pushgateway_bridge.auth import Authenticator, AuthError
 from pushgateway_bridge.domain import entities as ent
+from pushgateway_bridge.domain.catalogue import SERIES_BY_KIND
 from pushgateway_bridge.domain.events import log_record
+from pushgateway_bridge.domain.kinds import (
+    PIPELINE,
+    SCHEDULER,
+    SERVICE,
+    SIDECAR,
+    PipelineState,
+    SchedulerState,
+    ServiceState,
+    SidecarJobState,
+)
 from pushgateway_bridge.domain.models import SchedulerRegistration, SchedulerStatus, SchedulerStatusUpdate
-from pushgateway_bridge.domain.state import group_path, render
+from pushgateway_bridge.domain.state import GROUPS, group_path, render
 from pushgateway_bridge.settings import ConfigError, load_settings
 from pushgateway_bridge.sinks.loki import push_body
 from stack import binary
@@ -22,7 +34,7 @@ from stack import binary
 T0 = 1_700_000_000.0
 
 
-def scheduler_after_runs() -> ent.State:
+def scheduler_after_runs() -> SchedulerState:
     reg = SchedulerRegistration(
         scheduler_id="eod", service_name="My Service", job_name="EOD", owner_email="a@b.c"
     )
@@ -61,7 +73,7 @@ def promtool_check_metrics(text: str) -> None:
 
 def test_exposition_omits_unknown_timestamps_and_passes_promtool() -> None:
     reg = SchedulerRegistration(scheduler_id="new", service_name='Quote "q" \\ and\nnewline', job_name="J")
-    text = render(ent.SCHEDULER, ent.register_scheduler(None, reg, T0))
+    text = render(SCHEDULER, ent.register_scheduler(None, reg, T0))
     assert "scheduler_last_success_timestamp_seconds" not in text
     assert "scheduler_last_heartbeat_timestamp_seconds" not in text
     # Quotes, backslashes and newlines escaped as the text format defines; promtool reads it back.
@@ -69,7 +81,24 @@ def test_exposition_omits_unknown_timestamps_and_passes_promtool() -> None:
     assert 'scheduler_status{status="pending"} 1\n' in text
     assert 'scheduler_runs_total{outcome="success"} 0\n' in text
     promtool_check_metrics(text)
-    promtool_check_metrics(render(ent.SCHEDULER, scheduler_after_runs()))
+    promtool_check_metrics(render(SCHEDULER, scheduler_after_runs()))
+
+
+def test_labels_read_by_name_are_keys_of_their_kinds_state() -> None:
+    """mypy checks every state key the domain names but these: grouping labels and info labels are state
+    fields read by their label names."""
+    states: dict[str, Any] = {
+        SCHEDULER: SchedulerState,
+        SERVICE: ServiceState,
+        PIPELINE: PipelineState,
+        SIDECAR: SidecarJobState,
+    }
+    for kind, state in states.items():
+        keys = state.__required_keys__ | state.__optional_keys__
+        assert set(GROUPS[kind][1]) <= keys, kind
+        for series in SERIES_BY_KIND[kind]:
+            if series.shape == "(1)":  # info: every label is the state field of that name
+                assert set(series.labels) <= keys, series.name
 
 
 def test_group_path_encodes_every_value() -> None:

@@ -12,12 +12,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from pushgateway_bridge.auth import Authenticator, AuthError
 from pushgateway_bridge.domain.events import log_record, new_event_id
+from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.settings import load_settings
 from pushgateway_bridge.sinks.events_file import EventsFileSink
@@ -29,7 +30,8 @@ Results = list[BaseException | None]
 
 
 def scheduler(key: str, value: int) -> EntityWrite:
-    return EntityWrite("scheduler", key, {"scheduler_id": key, "value": value})
+    """A stand-in state: the storage keeps any JSON object, whatever its kind's TypedDict says."""
+    return EntityWrite("scheduler", key, cast(State, {"scheduler_id": key, "value": value}))
 
 
 @contextmanager
@@ -128,7 +130,7 @@ def test_requests_queued_meanwhile_share_one_transaction_and_wait_for_it(tmp_pat
     wait_until(lambda: len(results) == 2, what="both requests committed")
     assert results == [None, None]
     assert batches[-1] == 2  # one transaction for both
-    assert storage.entities("scheduler")["a"]["value"] == 2
+    assert storage.entities("scheduler")["a"].get("value") == 2
     assert storage.pending_total() == 2
     storage.close()
 
@@ -155,7 +157,7 @@ def test_a_failed_transaction_fails_everything_built_on_it(tmp_path: Path) -> No
 
     storage.writer._write = write  # type: ignore[method-assign]
     storage.commit([scheduler("a", 4)], [OutboxItem("loki", "a", {}), OutboxItem("loki", "a", {})])
-    assert storage.entities("scheduler")["a"]["value"] == 4
+    assert storage.entities("scheduler")["a"].get("value") == 4
     assert storage.pending_total() == 3
     storage.close()
 
@@ -262,7 +264,7 @@ def test_a_waiter_that_raises_does_not_stop_the_writer(tmp_path: Path) -> None:
 
     storage.submit([scheduler("a", 1)], [], closed_loop)
     storage.commit([scheduler("a", 2)], [])  # would hang if the writer had died
-    assert storage.entities("scheduler")["a"]["value"] == 2
+    assert storage.entities("scheduler")["a"].get("value") == 2
     storage.close()
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pushgateway_bridge.domain.entities import KINDS
+from pushgateway_bridge.domain.kinds import KINDS
 from pushgateway_bridge.domain.state import group_path, grouping, render
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings

@@ -7,12 +7,14 @@ label keys across all groups, as Pushgateway requires.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pushgateway_bridge.domain.catalogue import SERIES_BY_KIND
-from pushgateway_bridge.domain.entities import PIPELINE, SCHEDULER, SERVICE, SIDECAR, State
+from pushgateway_bridge.domain.kinds import PIPELINE, SCHEDULER, SERVICE, SIDECAR, State
 
-# kind -> (Pushgateway job, grouping labels). Each grouping label is the state field of the same name.
+# kind -> (Pushgateway job, grouping labels). Each grouping label is the state field of the same name
+# (read by name, which mypy cannot check: test_domain.py holds them to the kind's state).
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     SCHEDULER: ("scheduler", ("scheduler_id",)),
     SERVICE: ("service", ("service",)),
@@ -26,7 +28,8 @@ def grouping(kind: str, state: State) -> tuple[str, list[tuple[str, str]]]:
     if kind not in GROUPS:
         raise ValueError(f"unknown entity kind {kind!r}")
     job, keys = GROUPS[kind]
-    return job, [(key, state[key]) for key in keys]
+    fields: Mapping[str, Any] = state
+    return job, [(key, fields[key]) for key in keys]
 
 
 def group_path(job: str, labels: Iterable[tuple[str, str]]) -> str:

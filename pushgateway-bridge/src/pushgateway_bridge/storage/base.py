@@ -1,12 +1,15 @@
-"""The storage interface: entity state and an outbox of deliveries, committed together."""
+"""The storage interface: entity state and an outbox of deliveries, committed together.
+
+States are stored as JSON objects. Read with a kind's token (`kinds.SCHEDULER`) a state has that kind's
+type; read with a plain string (as the forwarder does, for every kind alike) it is any kind's `State`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
-from pushgateway_bridge.domain.entities import State
+from pushgateway_bridge.domain.kinds import Kind, S, State
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class EntityWrite:
 class OutboxItem:
     downstream: str
     key: str
-    payload: dict[str, Any]
+    payload: Mapping[str, Any]  # a JSON object: a neutral event, an alert, a notification
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,14 @@ class SpoolFull(Exception):
 
 
 class Storage(Protocol):
+    @overload
+    def get(self, kind: Kind[S], key: str) -> S | None: ...
+    @overload
     def get(self, kind: str, key: str) -> State | None: ...
 
+    @overload
+    def entities(self, kind: Kind[S]) -> dict[str, S]: ...
+    @overload
     def entities(self, kind: str) -> dict[str, State]: ...
 
     def snapshot(self, kind: str, key: str) -> State | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from pushgateway_bridge.domain.entities import State
+from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.storage.base import EntityWrite
 
 Ident = tuple[str, str]

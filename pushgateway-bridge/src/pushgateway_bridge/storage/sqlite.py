@@ -20,8 +20,9 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, overload
 
-from pushgateway_bridge.domain.entities import State
+from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending
 from pushgateway_bridge.storage.entity_cache import EntityCache
 from pushgateway_bridge.storage.group_commit import (
@@ -75,11 +76,21 @@ class SQLiteStorage:
 
     # --- entities ---------------------------------------------------------------------------------
 
+    @overload
+    def get(self, kind: Kind[S], key: str) -> S | None: ...
+    @overload
+    def get(self, kind: str, key: str) -> State | None: ...
+
     def get(self, kind: str, key: str) -> State | None:
         """The latest state, including writes submitted but not yet committed."""
         return self.cache.get(kind, key)
 
-    def entities(self, kind: str) -> dict[str, State]:
+    @overload
+    def entities(self, kind: Kind[S]) -> dict[str, S]: ...
+    @overload
+    def entities(self, kind: str) -> dict[str, State]: ...
+
+    def entities(self, kind: str) -> dict[str, Any]:
         with self.mem:
             return self.cache.entities(kind)
 

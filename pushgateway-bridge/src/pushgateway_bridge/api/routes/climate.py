@@ -12,6 +12,7 @@ from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import alert_payload, iso
+from pushgateway_bridge.domain.kinds import PIPELINE, SERVICE
 from pushgateway_bridge.domain.models import AlertReport, MetricReport, PipelineReport, ServiceReport
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
@@ -26,12 +27,12 @@ router = APIRouter(tags=["climate monitor"], responses=answers(*WRITE))
 async def report_service(body: ServiceReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_service(body.name)
     now = time.time()
-    state = ent.service_report(bridge.storage.get(ent.SERVICE, body.name), body, now)
+    state = ent.service_report(bridge.storage.get(SERVICE, body.name), body, now)
     level = "error" if body.status.value == "down" else "info"
     fields = {"service_name": body.name, "status": body.status.value, "endpoint": body.endpoint}
     await bridge.accept(
         "service",
-        [EntityWrite(ent.SERVICE, body.name, state)],
+        [EntityWrite(SERVICE, body.name, state)],
         [log_item("service", "status", body.name, body.name, now, fields, level=level)],
     )
     return answer(
@@ -49,11 +50,11 @@ async def report_service(body: ServiceReport, bridge: BridgeDep, principal: Prin
 async def report_metric(body: MetricReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_service(body.service)
     now = time.time()
-    state = ent.service_metric(bridge.storage.get(ent.SERVICE, body.service), body, now)
+    state = ent.service_metric(bridge.storage.get(SERVICE, body.service), body, now)
     fields = {"service_name": body.service, "metric_type": body.metric_type.value, "value": body.value}
     await bridge.accept(
         "metric",
-        [EntityWrite(ent.SERVICE, body.service, state)],
+        [EntityWrite(SERVICE, body.service, state)],
         [log_item("service", "metric", body.service, body.service, now, fields)],
     )
     return answer(
@@ -72,13 +73,13 @@ async def report_pipeline(body: PipelineReport, bridge: BridgeDep, principal: Pr
     name = body.pipeline_type.value
     principal.require_service(name, "pipeline")
     now = time.time()
-    state = ent.pipeline_report(bridge.storage.get(ent.PIPELINE, name), body, now)
+    state = ent.pipeline_report(bridge.storage.get(PIPELINE, name), body, now)
     metadata = body.metadata or {}
     level = "error" if body.status.value == "failed" else "info"
     fields = {"pipeline_type": name, "status": body.status.value, "metadata": metadata}
     await bridge.accept(
         "pipeline",
-        [EntityWrite(ent.PIPELINE, name, state)],
+        [EntityWrite(PIPELINE, name, state)],
         [log_item("pipeline", "status", name, name, now, fields, level=level)],
     )
     return answer(
@@ -97,7 +98,7 @@ async def report_pipeline(body: PipelineReport, bridge: BridgeDep, principal: Pr
 async def create_alert(body: AlertReport, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_service(body.service)
     now = time.time()
-    state = ent.service_alert(bridge.storage.get(ent.SERVICE, body.service), body, now)
+    state = ent.service_alert(bridge.storage.get(SERVICE, body.service), body, now)
     severity = body.severity.value
     alert = alert_payload(
         alertname="ServiceAlert",
@@ -117,7 +118,7 @@ async def create_alert(body: AlertReport, bridge: BridgeDep, principal: Principa
     item = log_item("alert", "alert", body.service, body.service, now, fields, level=level)
     await bridge.accept(
         "alert",
-        [EntityWrite(ent.SERVICE, body.service, state)],
+        [EntityWrite(SERVICE, body.service, state)],
         [item, OutboxItem("alertmanager", body.service, alert)],
     )
     return answer(

@@ -12,8 +12,8 @@ from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import KEYED, SCOPED, WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.domain import entities as ent
-from pushgateway_bridge.domain.entities import State
 from pushgateway_bridge.domain.events import iso
+from pushgateway_bridge.domain.kinds import SCHEDULER, SchedulerState
 from pushgateway_bridge.domain.models import (
     SchedulerHeartbeat,
     SchedulerRegistration,
@@ -28,8 +28,8 @@ UNREGISTERED = "The scheduler is not registered"
 SAME_ID = "A field is missing or invalid, or the body's scheduler_id differs from the path's"
 
 
-def _registered(bridge: BridgeDep, scheduler_id: str) -> State:
-    state = bridge.storage.get(ent.SCHEDULER, scheduler_id)
+def _registered(bridge: BridgeDep, scheduler_id: str) -> SchedulerState:
+    state = bridge.storage.get(SCHEDULER, scheduler_id)
     if state is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
@@ -52,7 +52,7 @@ def _same_id(path_id: str, body_id: str | None) -> None:
         )
 
 
-def view(state: State) -> dict[str, Any]:
+def view(state: SchedulerState) -> dict[str, Any]:
     """A scheduler as GET returns it: registration, last status, last heartbeat, last run."""
 
     def ts(name: str) -> str | None:
@@ -93,12 +93,12 @@ def view(state: State) -> dict[str, Any]:
 async def register(body: SchedulerRegistration, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_scheduler(body.scheduler_id)
     now = time.time()
-    previous = bridge.storage.get(ent.SCHEDULER, body.scheduler_id)
+    previous = bridge.storage.get(SCHEDULER, body.scheduler_id)
     state = ent.register_scheduler(previous, body, now)
     fields = body.model_dump(mode="json")
     await bridge.accept(
         "scheduler",
-        [EntityWrite(ent.SCHEDULER, body.scheduler_id, state)],
+        [EntityWrite(SCHEDULER, body.scheduler_id, state)],
         [log_item("scheduler", "register", body.service_name, body.scheduler_id, now, fields)],
     )
     code = status.HTTP_200_OK if previous else status.HTTP_201_CREATED
@@ -132,7 +132,7 @@ async def update_status(
     at = body.timestamp.timestamp() if body.timestamp else None
     await bridge.accept(
         "scheduler",
-        [EntityWrite(ent.SCHEDULER, scheduler_id, state)],
+        [EntityWrite(SCHEDULER, scheduler_id, state)],
         [
             log_item(
                 "scheduler", "status", previous["service_name"], scheduler_id, now, fields, level=level, at=at
@@ -142,7 +142,7 @@ async def update_status(
     return _status_answer(scheduler_id, state)
 
 
-def _status_answer(scheduler_id: str, state: State) -> JSONResponse:
+def _status_answer(scheduler_id: str, state: SchedulerState) -> JSONResponse:
     return answer(
         {
             "scheduler_id": scheduler_id,
@@ -171,7 +171,7 @@ async def heartbeat(
     state = ent.scheduler_heartbeat(previous, now)
     await bridge.accept(
         "heartbeat",
-        [EntityWrite(ent.SCHEDULER, scheduler_id, state)],
+        [EntityWrite(SCHEDULER, scheduler_id, state)],
         [
             log_item(
                 "scheduler",
@@ -192,7 +192,7 @@ async def heartbeat(
 async def list_schedulers(bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     found = [
         view(state)
-        for key, state in sorted(bridge.storage.entities(ent.SCHEDULER).items())
+        for key, state in sorted(bridge.storage.entities(SCHEDULER).items())
         if principal.may_write_scheduler(key)
     ]
     return answer({"schedulers": found, "count": len(found)})
@@ -223,7 +223,7 @@ async def delete_scheduler(
     now = time.time()
     await bridge.accept(
         "scheduler",
-        [EntityWrite(ent.SCHEDULER, scheduler_id, None)],
+        [EntityWrite(SCHEDULER, scheduler_id, None)],
         [
             log_item(
                 "scheduler",

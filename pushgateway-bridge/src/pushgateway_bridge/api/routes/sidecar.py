@@ -14,8 +14,8 @@ from pushgateway_bridge.api.routes.common import answer, log_item
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.domain import entities as ent
-from pushgateway_bridge.domain.entities import State
 from pushgateway_bridge.domain.events import alert_payload, new_event_id
+from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
 from pushgateway_bridge.domain.models import EventKind, SidecarBatch, SidecarEvent
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
@@ -30,7 +30,7 @@ async def accept_events(
     for app in dict.fromkeys(event.app.name for event in events):  # each app once, in order
         principal.require_service(app, "app")
     now = time.time()
-    states: dict[str, State] = {}
+    states: dict[str, SidecarJobState] = {}
     outbox: list[OutboxItem] = []
     ids = [str(event.event_id) if event.event_id else "" for event in events]
     client_ids = list(dict.fromkeys(event_id for event_id in ids if event_id))  # once each, in order
@@ -46,7 +46,7 @@ async def accept_events(
             if not event_id:
                 event_id = ids[index] = new_event_id()
             key = ent.sidecar_key(event)
-            previous = states.get(key) or bridge.storage.get(ent.SIDECAR, key)
+            previous = states.get(key) or bridge.storage.get(SIDECAR, key)
             states[key] = ent.sidecar_event(previous, event, now)
             fields = event.model_dump(mode="json", exclude={"event_id", "timestamp"}, exclude_none=True)
             at = event.timestamp.timestamp() if event.timestamp else None
@@ -73,7 +73,7 @@ async def accept_events(
     # Once submitted, the storage releases the ids itself if the commit is refused or fails.
     await bridge.accept(
         "sidecar",
-        [EntityWrite(ent.SIDECAR, k, s) for k, s in states.items()],
+        [EntityWrite(SIDECAR, k, s) for k, s in states.items()],
         outbox,
         len(events) - duplicates,
         claimed,
@@ -81,10 +81,14 @@ async def accept_events(
     return ids, duplicates
 
 
-def _alert(bridge: Bridge, event: SidecarEvent, previous: State | None, now: float) -> dict[str, Any] | None:
+def _alert(
+    bridge: Bridge, event: SidecarEvent, previous: SidecarJobState | None, now: float
+) -> dict[str, Any] | None:
     """Failed runs raise SidecarJobFailed; the next finished run resolves it (endsAt now)."""
     failed = event.kind is EventKind.failed
-    recovered = event.kind is EventKind.finished and (previous or {}).get("status") == "failed"
+    recovered = (
+        event.kind is EventKind.finished and previous is not None and previous.get("status") == "failed"
+    )
     if not failed and not recovered:
         return None
     metadata = event.metadata or {}

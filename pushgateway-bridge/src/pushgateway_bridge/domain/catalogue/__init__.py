@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pushgateway_bridge.domain.catalogue import pipelines, schedulers, services, sidecar_jobs
 from pushgateway_bridge.domain.catalogue.series import Series
-from pushgateway_bridge.domain.entities import PIPELINE, SCHEDULER, SERVICE, SIDECAR
+from pushgateway_bridge.domain.kinds import PIPELINE, SCHEDULER, SERVICE, SIDECAR
 
 SERIES_BY_KIND: dict[str, tuple[Series, ...]] = {
     SCHEDULER: schedulers.SERIES,

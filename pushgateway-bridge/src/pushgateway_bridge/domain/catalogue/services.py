@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
-from pushgateway_bridge.domain.catalogue.series import Doc, Labels, Samples, Series, gauge, info, status
-from pushgateway_bridge.domain.entities import SERVICE, State
+from pushgateway_bridge.domain.catalogue.series import Doc, Sample, Samples, gauge, info, series, status
+from pushgateway_bridge.domain.kinds import SERVICE, Reported, ServiceState
 from pushgateway_bridge.domain.models import MetricType, ServiceStatus, Severity
 
 STATUSES = tuple(s.value for s in ServiceStatus)
@@ -15,17 +14,17 @@ SEVERITIES = tuple(s.value for s in Severity)
 _SERVICES = "`POST /services/`"
 
 
-def _reported(field: str) -> Samples:
+def _reported(read: Callable[[Reported], float]) -> Samples[ServiceState]:
     """The last reported value (or its time) per metric type the service has reported."""
 
-    def samples(state: State) -> Iterable[tuple[Labels, Any]]:
+    def samples(state: ServiceState) -> Iterable[Sample]:
         reported = state.get("reported") or {}
-        return [({"metric_type": t}, reported[t][field]) for t in METRIC_TYPES if t in reported]
+        return [({"metric_type": t}, read(reported[t])) for t in METRIC_TYPES if t in reported]
 
     return samples
 
 
-def _alerts(state: State) -> Iterable[tuple[Labels, Any]]:
+def _alerts(state: ServiceState) -> Iterable[Sample]:
     alerts = state.get("alerts") or {}
     return [({"severity": severity}, alerts.get(severity, 0)) for severity in SEVERITIES]
 
@@ -49,44 +48,44 @@ SERIES = (
     gauge(
         SERVICE,
         "service_last_report_timestamp_seconds",
-        "last_report",
+        lambda s: s.get("last_report"),
         "Last status or metric report of the service.",
         Doc("last status or metric report", f"{_SERVICES}, `POST /metrics/`"),
     ),
     gauge(
         SERVICE,
         "service_status_change_timestamp_seconds",
-        "status_change",
+        lambda s: s.get("status_change"),
         "When the service's status last changed.",
         Doc("last change of status", _SERVICES),
     ),
-    Series(
+    series(
         SERVICE,
         "service_reported_value",
         "gauge",
         "Last value the service reported for a metric type.",
-        _reported("value"),
+        _reported(lambda reported: reported["value"]),
+        Doc("last value reported (percent in the seed's clients)", "`POST /metrics/`"),
         labels=("metric_type",),
         label_values={"metric_type": METRIC_TYPES},
-        doc=Doc("last value reported (percent in the seed's clients)", "`POST /metrics/`"),
     ),
-    Series(
+    series(
         SERVICE,
         "service_reported_value_timestamp_seconds",
         "gauge",
         "When that value was reported.",
-        _reported("at"),
+        _reported(lambda reported: reported["at"]),
+        Doc("when that value was reported", "`POST /metrics/`"),
         labels=("metric_type",),
-        doc=Doc("when that value was reported", "`POST /metrics/`"),
     ),
-    Series(
+    series(
         SERVICE,
         "service_alerts_total",
         "counter",
         "Alerts the service posted, by severity.",
         _alerts,
+        Doc("alerts posted by the service", "`POST /alerts/`"),
         labels=("severity",),
         label_values={"severity": SEVERITIES},
-        doc=Doc("alerts posted by the service", "`POST /alerts/`"),
     ),
 )
