@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bridge.loki_receiver import Rejected, validate
+from fakes.loki import Rejected, validate
 from pushgateway_bridge.auth import Authenticator, AuthError
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.catalogue import SERIES_BY_KIND
-from pushgateway_bridge.domain.events import log_record
+from pushgateway_bridge.domain.events import event
 from pushgateway_bridge.domain.kinds import (
     PIPELINE,
     SCHEDULER,
@@ -108,11 +108,11 @@ def test_group_path_encodes_every_value() -> None:
 def test_loki_push_body_is_accepted_by_the_strict_receiver() -> None:
     now = time.time()
     records = [
-        log_record(source="scheduler", kind="status", name="S", now=now, at=now - 5 + i, fields={"i": i})
+        event(source="scheduler", kind="status", name="S", now=now, at=now - 5 + i, fields={"i": i})
         for i in (3, 1, 2)
     ]
     records.append(
-        log_record(source="scheduler", kind="status", name="S", now=now, at=1e9, fields={})
+        event(source="scheduler", kind="status", name="S", now=now, at=1e9, fields={})
     )  # 2001
     body = push_body(records)
     entries = validate(body, time.time_ns())

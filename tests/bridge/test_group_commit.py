@@ -17,11 +17,12 @@ from typing import Any, cast
 import pytest
 
 from pushgateway_bridge.auth import Authenticator, AuthError
-from pushgateway_bridge.domain.events import log_record, new_event_id
+from pushgateway_bridge.domain.events import event, new_event_id
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.settings import load_settings
 from pushgateway_bridge.sinks.events_file import EventsFileSink
+from pushgateway_bridge.sinks.loki import entry
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 from stack import wait_until
@@ -226,14 +227,15 @@ def test_event_ids_are_unique_random_uuids() -> None:
 def test_events_file_lines_are_the_record_plus_labels_and_time(
     tmp_path: Path, fields: dict[str, Any]
 ) -> None:
-    payload = log_record(source="sidecar", kind="progress", name="app", now=1_700_000_000.5, fields=fields)
+    payload = dict(event(source="sidecar", kind="progress", name="app", now=1_700_000_000.5, fields=fields))
     sink = EventsFileSink(tmp_path / "events.jsonl", 1 << 20, 1)
     sink.send([payload])
+    labels, ts_ns, line, _metadata = entry(payload)  # what Loki would be sent
     text = (tmp_path / "events.jsonl").read_text()
     assert text.endswith("}\n")
     assert text.count("\n") == 1
     written = json.loads(text)
-    assert written == {**json.loads(payload["line"]), "labels": payload["labels"], "ts_ns": payload["ts_ns"]}
+    assert written == {**json.loads(line), "labels": labels, "ts_ns": ts_ns}
     assert list(written)[-2:] == ["labels", "ts_ns"]
 
 

@@ -1,16 +1,28 @@
-"""What an accepted request becomes besides state: a log line and, for alerts, an Alertmanager alert."""
+"""What an accepted request becomes besides state: an event, as the outbox keeps it for the event sinks.
+
+An event is neutral: who, what, when and the request's own fields, in no downstream's shape. The sinks
+shape it: `sinks/loki.py` into a Loki entry (stream labels, nanosecond time, structured metadata), and
+`sinks/events_file.py` into a JSON line. Which fields and level each request gives is in `event_log.py`.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
-from pushgateway_bridge.jsontext import compact
 
-LOKI_MAX_AGE_SECONDS = 167 * 3600  # Loki rejects entries older than 168 h
-LOKI_MAX_FUTURE_SECONDS = 9 * 60  # ... and more than 10 minutes ahead
+class Event(TypedDict):
+    event_id: str  # a random UUID, or the client's (the sidecar API's event_id)
+    source: str  # the API part: service, pipeline, alert, scheduler, heartbeat's scheduler, sidecar, notify
+    kind: str  # what happened: status, metric, register, started, ...
+    name: str  # whose: the service, pipeline type, scheduler's service, sidecar app or notify target
+    level: str  # debug, info, warn, error
+    received: float  # Unix seconds
+    at: NotRequired[float]  # the event's own time, when the client gave one
+    trace_id: NotRequired[str]  # the W3C trace the event belongs to, when the client gave one
+    fields: dict[str, Any]  # the request's own data, JSON
 
 
 class _EventIds:
@@ -45,40 +57,32 @@ new_event_id = _EventIds()
 os.register_at_fork(after_in_child=new_event_id.ready.clear)  # a child must not reuse the parent's ids
 
 
-def log_record(
+def event(
     *,
     source: str,
     kind: str,
     name: str,
     now: float,
+    fields: dict[str, Any],
     level: str = "info",
     at: float | None = None,
     event_id: str | None = None,
-    fields: dict[str, Any],
-) -> dict[str, Any]:
-    """An outbox payload for the log sink: stream labels (low cardinality), ns timestamp, JSON line."""
-    event_id = event_id or new_event_id()
-    # The entry's time is the event's when Loki would accept it, else the time it was received.
-    entry_time = at if at is not None and -LOKI_MAX_AGE_SECONDS < at - now < LOKI_MAX_FUTURE_SECONDS else now
-    name_label = "app" if source == "sidecar" else "service"
-    line = {
-        "event_id": event_id,
+) -> Event:
+    made: Event = {
+        "event_id": event_id or new_event_id(),
         "source": source,
         "kind": kind,
-        "received": iso(now),
-        **({"timestamp": iso(at)} if at is not None else {}),
-        **fields,
+        "name": name,
+        "level": level,
+        "received": now,
+        "fields": fields,
     }
-    metadata = {"event_id": event_id}
+    if at is not None:
+        made["at"] = at
     trace_id = fields.get("trace_id")
     if trace_id:
-        metadata["trace_id"] = str(trace_id)
-    return {
-        "labels": {"source": source, "kind": kind, name_label: name, "level": level},
-        "ts_ns": str(int(entry_time * 1e9)),
-        "line": compact(line),
-        "metadata": metadata,
-    }
+        made["trace_id"] = str(trace_id)
+    return made
 
 
 def alert_payload(

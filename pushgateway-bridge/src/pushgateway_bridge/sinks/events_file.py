@@ -1,4 +1,7 @@
-"""Local JSON lines instead of Loki (the `make run` default), rotated by size like logrotate."""
+"""Local JSON lines instead of Loki (the `make run` default), rotated by size like logrotate.
+
+A line is the event's Loki line with the entry's stream labels and time added, so the file holds what Loki
+would have been sent (`sinks/loki.py` makes the entry)."""
 
 from __future__ import annotations
 
@@ -8,18 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from pushgateway_bridge.sinks.base import SinkError
+from pushgateway_bridge.sinks.loki import entry
 
 
 def _record(payload: dict[str, Any]) -> str:
-    """The log line (a compact JSON object) with `labels` and `ts_ns` added as its last keys. Appended as
-    text, which is what decoding and re-encoding it gave, unless the line may hold those keys already."""
-    line: str = payload["line"]
-    tail = json.dumps({"labels": payload["labels"], "ts_ns": payload["ts_ns"]}, separators=(",", ":"))
+    """The entry's line (a compact JSON object) with `labels` and `ts_ns` added as its last keys. Appended
+    as text, which is what decoding and re-encoding it gave, unless the line may hold those keys already."""
+    labels, ts_ns, line, _metadata = entry(payload)
+    tail = json.dumps({"labels": labels, "ts_ns": ts_ns}, separators=(",", ":"))
     if line.startswith("{") and line.endswith("}") and '"labels"' not in line and '"ts_ns"' not in line:
         return f"{line[:-1]},{tail[1:]}\n" if line != "{}" else f"{tail}\n"
     record = json.loads(line)
-    record["labels"] = payload["labels"]
-    record["ts_ns"] = payload["ts_ns"]
+    record["labels"] = labels
+    record["ts_ns"] = ts_ns
     return json.dumps(record, separators=(",", ":")) + "\n"
 
 

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import WRITE, answers
-from pushgateway_bridge.api.routes.common import answer, log_item
+from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.domain import entities as ent
+from pushgateway_bridge.domain import event_log
 from pushgateway_bridge.domain.events import alert_payload, iso
 from pushgateway_bridge.domain.kinds import PIPELINE, SERVICE
 from pushgateway_bridge.domain.models import AlertReport, MetricReport, PipelineReport, ServiceReport
@@ -28,12 +29,10 @@ async def report_service(body: ServiceReport, bridge: BridgeDep, principal: Prin
     principal.require_service(body.name)
     now = time.time()
     state = ent.service_report(bridge.storage.get(SERVICE, body.name), body, now)
-    level = "error" if body.status.value == "down" else "info"
-    fields = {"service_name": body.name, "status": body.status.value, "endpoint": body.endpoint}
     await bridge.accept(
         "service",
         [EntityWrite(SERVICE, body.name, state)],
-        [log_item("service", "status", body.name, body.name, now, fields, level=level)],
+        [logged(body.name, event_log.service_status(body, now))],
     )
     return answer(
         {
@@ -51,11 +50,10 @@ async def report_metric(body: MetricReport, bridge: BridgeDep, principal: Princi
     principal.require_service(body.service)
     now = time.time()
     state = ent.service_metric(bridge.storage.get(SERVICE, body.service), body, now)
-    fields = {"service_name": body.service, "metric_type": body.metric_type.value, "value": body.value}
     await bridge.accept(
         "metric",
         [EntityWrite(SERVICE, body.service, state)],
-        [log_item("service", "metric", body.service, body.service, now, fields)],
+        [logged(body.service, event_log.service_metric(body, now))],
     )
     return answer(
         {
@@ -74,13 +72,10 @@ async def report_pipeline(body: PipelineReport, bridge: BridgeDep, principal: Pr
     principal.require_service(name, "pipeline")
     now = time.time()
     state = ent.pipeline_report(bridge.storage.get(PIPELINE, name), body, now)
-    metadata = body.metadata or {}
-    level = "error" if body.status.value == "failed" else "info"
-    fields = {"pipeline_type": name, "status": body.status.value, "metadata": metadata}
     await bridge.accept(
         "pipeline",
         [EntityWrite(PIPELINE, name, state)],
-        [log_item("pipeline", "status", name, name, now, fields, level=level)],
+        [logged(name, event_log.pipeline_status(body, now))],
     )
     return answer(
         {
@@ -108,22 +103,15 @@ async def create_alert(body: AlertReport, bridge: BridgeDep, principal: Principa
         now=now,
         resolve_after=bridge.settings.alert_resolve_seconds,
     )
-    fields = {
-        "service_name": body.service,
-        "title": body.title,
-        "message": body.message,
-        "severity": severity,
-    }
-    level = {"info": "info", "warning": "warn", "critical": "error"}[severity]
-    item = log_item("alert", "alert", body.service, body.service, now, fields, level=level)
+    logged_alert = event_log.service_alert(body, now)
     await bridge.accept(
         "alert",
         [EntityWrite(SERVICE, body.service, state)],
-        [item, OutboxItem("alertmanager", body.service, alert)],
+        [logged(body.service, logged_alert), OutboxItem("alertmanager", body.service, alert)],
     )
     return answer(
         {
-            "id": item.payload["metadata"]["event_id"],
+            "id": logged_alert["event_id"],
             "title": body.title,
             "message": body.message,
             "severity": severity,

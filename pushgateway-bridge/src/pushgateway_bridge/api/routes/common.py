@@ -1,4 +1,4 @@
-"""Helpers shared by the routes: the JSON answer and the log record of an accepted request."""
+"""Helpers shared by the routes: the JSON answer, and the outbox item of an accepted request's event."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from pushgateway_bridge.domain.events import log_record
+from pushgateway_bridge.domain.events import Event
 from pushgateway_bridge.storage.base import OutboxItem
+
+EVENTS = "loki"  # the event sinks' downstream (Loki, or the events file without a loki_url)
 
 
 def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
@@ -16,19 +18,6 @@ def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code)
 
 
-def log_item(  # noqa: PLR0917  (source, kind, name, key, time, fields: every call passes all six)
-    source: str,
-    kind: str,
-    name: str,
-    key: str,
-    now: float,
-    fields: dict[str, Any],
-    *,
-    level: str = "info",
-    at: float | None = None,
-    event_id: str | None = None,
-) -> OutboxItem:
-    record = log_record(
-        source=source, kind=kind, name=name, now=now, level=level, at=at, event_id=event_id, fields=fields
-    )
-    return OutboxItem("loki", key, record)
+def logged(key: str, event: Event) -> OutboxItem:
+    """The event, for the event sinks; `key` is the entity it is about."""
+    return OutboxItem(EVENTS, key, event)

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import WRITE, answers
-from pushgateway_bridge.api.routes.common import answer, log_item
+from pushgateway_bridge.api.routes.common import answer, logged
+from pushgateway_bridge.domain.events import event
 from pushgateway_bridge.storage.base import OutboxItem
 
 # The key needs a `notify` scope covering `teams/<target>` or `sms/<target>`: any key of the bridge could
@@ -53,7 +54,7 @@ def _log(target: str, kind: str, webhook: AlertmanagerWebhook, now: float) -> Ou
         "alerts": len(webhook.alerts),
         "alertname": webhook.commonLabels.get("alertname"),
     }
-    return log_item("notify", kind, target, target, now, fields)
+    return logged(target, event(source="notify", kind=kind, name=target, now=now, fields=fields))
 
 
 @router.post(

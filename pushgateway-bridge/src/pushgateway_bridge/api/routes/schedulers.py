@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import KEYED, SCOPED, WRITE, answers
-from pushgateway_bridge.api.routes.common import answer, log_item
+from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.domain import entities as ent
+from pushgateway_bridge.domain import event_log
 from pushgateway_bridge.domain.events import iso
 from pushgateway_bridge.domain.kinds import SCHEDULER, SchedulerState
 from pushgateway_bridge.domain.models import (
@@ -95,11 +96,10 @@ async def register(body: SchedulerRegistration, bridge: BridgeDep, principal: Pr
     now = time.time()
     previous = bridge.storage.get(SCHEDULER, body.scheduler_id)
     state = ent.register_scheduler(previous, body, now)
-    fields = body.model_dump(mode="json")
     await bridge.accept(
         "scheduler",
         [EntityWrite(SCHEDULER, body.scheduler_id, state)],
-        [log_item("scheduler", "register", body.service_name, body.scheduler_id, now, fields)],
+        [logged(body.scheduler_id, event_log.scheduler_registered(body, now))],
     )
     code = status.HTTP_200_OK if previous else status.HTTP_201_CREATED
     return answer({"registered": True, "created": previous is None, **view(state)}, code)
@@ -120,24 +120,10 @@ async def update_status(
         return _status_answer(scheduler_id, previous)
     now = time.time()
     state = ent.scheduler_status(previous, body, now)
-    fields = {
-        "scheduler_id": scheduler_id,
-        "job_name": previous.get("job_name"),
-        "status": body.status.value,
-        "execution_time_ms": body.execution_time_ms,
-        "error_message": body.error_message,
-        "metadata": body.metadata,
-    }
-    level = "error" if body.status.value == "failed" else "info"
-    at = body.timestamp.timestamp() if body.timestamp else None
     await bridge.accept(
         "scheduler",
         [EntityWrite(SCHEDULER, scheduler_id, state)],
-        [
-            log_item(
-                "scheduler", "status", previous["service_name"], scheduler_id, now, fields, level=level, at=at
-            )
-        ],
+        [logged(scheduler_id, event_log.scheduler_status(scheduler_id, previous, body, now))],
     )
     return _status_answer(scheduler_id, state)
 
@@ -172,17 +158,7 @@ async def heartbeat(
     await bridge.accept(
         "heartbeat",
         [EntityWrite(SCHEDULER, scheduler_id, state)],
-        [
-            log_item(
-                "scheduler",
-                "heartbeat",
-                previous["service_name"],
-                scheduler_id,
-                now,
-                {"scheduler_id": scheduler_id},
-                level="debug",
-            )
-        ],
+        [logged(scheduler_id, event_log.scheduler_heartbeat(scheduler_id, previous, now))],
     )
     return answer({"scheduler_id": scheduler_id, "last_heartbeat": iso(now)})
 
@@ -224,16 +200,7 @@ async def delete_scheduler(
     await bridge.accept(
         "scheduler",
         [EntityWrite(SCHEDULER, scheduler_id, None)],
-        [
-            log_item(
-                "scheduler",
-                "deregister",
-                previous["service_name"],
-                scheduler_id,
-                now,
-                {"scheduler_id": scheduler_id},
-            )
-        ],
+        [logged(scheduler_id, event_log.scheduler_deregistered(scheduler_id, previous, now))],
     )
     bridge.metrics.groups_expired.labels("scheduler").inc()
     return answer({"scheduler_id": scheduler_id, "deleted": True})

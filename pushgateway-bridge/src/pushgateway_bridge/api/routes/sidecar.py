@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import WRITE, answers
-from pushgateway_bridge.api.routes.common import answer, log_item
+from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.domain import entities as ent
+from pushgateway_bridge.domain import event_log
 from pushgateway_bridge.domain.events import alert_payload, new_event_id
 from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
 from pushgateway_bridge.domain.models import EventKind, SidecarBatch, SidecarEvent
@@ -48,22 +49,7 @@ async def accept_events(
             key = ent.sidecar_key(event)
             previous = states.get(key) or bridge.storage.get(SIDECAR, key)
             states[key] = ent.sidecar_event(previous, event, now)
-            fields = event.model_dump(mode="json", exclude={"event_id", "timestamp"}, exclude_none=True)
-            at = event.timestamp.timestamp() if event.timestamp else None
-            level = "error" if event.kind is EventKind.failed else "info"
-            outbox.append(
-                log_item(
-                    "sidecar",
-                    event.kind.value,
-                    event.app.name,
-                    key,
-                    now,
-                    fields,
-                    level=level,
-                    at=at,
-                    event_id=event_id,
-                )
-            )
+            outbox.append(logged(key, event_log.sidecar_event(event, event_id, now)))
             alert = _alert(bridge, event, previous, now)
             if alert is not None:
                 outbox.append(OutboxItem("alertmanager", key, alert))

@@ -1,0 +1,116 @@
+"""The event each accepted request adds to the event log: which of its fields, at which level.
+
+The routes call these after the state transition (`entities.py`); the event sinks give the events their
+shape (`sinks/loki.py`, `sinks/events_file.py`).
+"""
+
+from __future__ import annotations
+
+from pushgateway_bridge.domain.events import Event, event
+from pushgateway_bridge.domain.kinds import SchedulerState
+from pushgateway_bridge.domain.models import (
+    AlertReport,
+    EventKind,
+    MetricReport,
+    PipelineReport,
+    PipelineStatus,
+    SchedulerRegistration,
+    SchedulerStatus,
+    SchedulerStatusUpdate,
+    ServiceReport,
+    ServiceStatus,
+    Severity,
+    SidecarEvent,
+)
+
+ALERT_LEVELS = {Severity.info: "info", Severity.warning: "warn", Severity.critical: "error"}
+
+
+def service_status(body: ServiceReport, now: float) -> Event:
+    fields = {"service_name": body.name, "status": body.status.value, "endpoint": body.endpoint}
+    level = "error" if body.status is ServiceStatus.down else "info"
+    return event(source="service", kind="status", name=body.name, now=now, fields=fields, level=level)
+
+
+def service_metric(body: MetricReport, now: float) -> Event:
+    fields = {"service_name": body.service, "metric_type": body.metric_type.value, "value": body.value}
+    return event(source="service", kind="metric", name=body.service, now=now, fields=fields)
+
+
+def pipeline_status(body: PipelineReport, now: float) -> Event:
+    name = body.pipeline_type.value
+    fields = {"pipeline_type": name, "status": body.status.value, "metadata": body.metadata or {}}
+    level = "error" if body.status is PipelineStatus.failed else "info"
+    return event(source="pipeline", kind="status", name=name, now=now, fields=fields, level=level)
+
+
+def service_alert(body: AlertReport, now: float) -> Event:
+    fields = {
+        "service_name": body.service,
+        "title": body.title,
+        "message": body.message,
+        "severity": body.severity.value,
+    }
+    level = ALERT_LEVELS[body.severity]
+    return event(source="alert", kind="alert", name=body.service, now=now, fields=fields, level=level)
+
+
+def scheduler_registered(body: SchedulerRegistration, now: float) -> Event:
+    fields = body.model_dump(mode="json")
+    return event(source="scheduler", kind="register", name=body.service_name, now=now, fields=fields)
+
+
+def scheduler_status(
+    scheduler_id: str, previous: SchedulerState, body: SchedulerStatusUpdate, now: float
+) -> Event:
+    fields = {
+        "scheduler_id": scheduler_id,
+        "job_name": previous.get("job_name"),
+        "status": body.status.value,
+        "execution_time_ms": body.execution_time_ms,
+        "error_message": body.error_message,
+        "metadata": body.metadata,
+    }
+    return event(
+        source="scheduler",
+        kind="status",
+        name=previous["service_name"],
+        now=now,
+        fields=fields,
+        level="error" if body.status is SchedulerStatus.failed else "info",
+        at=body.timestamp.timestamp() if body.timestamp else None,
+    )
+
+
+def scheduler_heartbeat(scheduler_id: str, previous: SchedulerState, now: float) -> Event:
+    return event(
+        source="scheduler",
+        kind="heartbeat",
+        name=previous["service_name"],
+        now=now,
+        fields={"scheduler_id": scheduler_id},
+        level="debug",
+    )
+
+
+def scheduler_deregistered(scheduler_id: str, previous: SchedulerState, now: float) -> Event:
+    return event(
+        source="scheduler",
+        kind="deregister",
+        name=previous["service_name"],
+        now=now,
+        fields={"scheduler_id": scheduler_id},
+    )
+
+
+def sidecar_event(sidecar: SidecarEvent, event_id: str, now: float) -> Event:
+    return event(
+        source="sidecar",
+        kind=sidecar.kind.value,
+        name=sidecar.app.name,
+        now=now,
+        fields=sidecar.model_dump(mode="json", exclude={"event_id", "timestamp"}, exclude_none=True),
+        level="error" if sidecar.kind is EventKind.failed else "info",
+        at=sidecar.timestamp.timestamp() if sidecar.timestamp else None,
+        event_id=event_id,
+    )

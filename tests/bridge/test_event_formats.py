@@ -1,0 +1,86 @@
+"""The outbox holds neutral events; each sink makes its own format of them, exactly as written here. Items an
+older bridge (0.1.0) stored in the downstream's format are delivered as they were stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pushgateway_bridge.domain.events import event
+from pushgateway_bridge.sinks.events_file import EventsFileSink
+from pushgateway_bridge.sinks.loki import push_body
+
+RECEIVED = 1_700_000_030.0  # 2023-11-14T22:13:50Z; these times are exact in nanoseconds as floats
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+FAILED = event(
+    source="sidecar",
+    kind="failed",
+    name="wafer-app",
+    now=RECEIVED,
+    fields={"business_key": "daily-é", "trace_id": TRACE, "metadata": {"stack": "a\nb"}},
+    level="error",
+    at=RECEIVED - 30,
+    event_id="e1",
+)
+FAILED_LINE = (
+    '{"event_id":"e1","source":"sidecar","kind":"failed","received":"2023-11-14T22:13:50Z",'
+    '"timestamp":"2023-11-14T22:13:20Z","business_key":"daily-é","trace_id":"' + TRACE + '",'
+    '"metadata":{"stack":"a\\nb"}}'
+)
+FAILED_LABELS = {"source": "sidecar", "kind": "failed", "app": "wafer-app", "level": "error"}
+# A week old: Loki would refuse the event's own time, so the entry carries the time received.
+LATE = event(
+    source="scheduler",
+    kind="status",
+    name="My Service",
+    now=RECEIVED,
+    fields={"scheduler_id": "eod"},
+    at=RECEIVED - 168 * 3600,
+    event_id="e2",
+)
+LATE_LINE = (
+    '{"event_id":"e2","source":"scheduler","kind":"status","received":"2023-11-14T22:13:50Z",'
+    '"timestamp":"2023-11-07T22:13:50Z","scheduler_id":"eod"}'
+)
+LATE_LABELS = {"source": "scheduler", "kind": "status", "service": "My Service", "level": "info"}
+# What bridge 0.1.0 put in the outbox: the Loki entry itself.
+OLD_ENTRY = {
+    "labels": {"source": "service", "kind": "status", "service": "svc", "level": "info"},
+    "ts_ns": "1700000000000000000",
+    "line": '{"event_id":"e0","source":"service","kind":"status","received":"2023-11-14T22:13:20Z"}',
+    "metadata": {"event_id": "e0"},
+}
+
+
+def test_loki_gets_streams_of_entries_with_ns_times_and_structured_metadata() -> None:
+    assert push_body([FAILED, LATE, OLD_ENTRY]) == {
+        "streams": [
+            {
+                "stream": FAILED_LABELS,
+                "values": [["1700000000000000000", FAILED_LINE, {"event_id": "e1", "trace_id": TRACE}]],
+            },
+            {"stream": LATE_LABELS, "values": [["1700000030000000000", LATE_LINE, {"event_id": "e2"}]]},
+            {
+                "stream": OLD_ENTRY["labels"],
+                "values": [[OLD_ENTRY["ts_ns"], OLD_ENTRY["line"], {"event_id": "e0"}]],
+            },
+        ]
+    }
+
+
+def test_the_events_file_gets_the_loki_line_with_its_labels_and_time(tmp_path: Path) -> None:
+    sink = EventsFileSink(tmp_path / "events.jsonl", 1 << 20, 1)
+    payloads: list[dict[str, Any]] = [dict(FAILED), dict(LATE), OLD_ENTRY]
+    sink.send(payloads)
+    assert (tmp_path / "events.jsonl").read_text().splitlines(keepends=True) == [
+        with_labels_and_time(FAILED_LINE, FAILED_LABELS, "1700000000000000000"),
+        with_labels_and_time(LATE_LINE, LATE_LABELS, "1700000030000000000"),
+        with_labels_and_time(OLD_ENTRY["line"], OLD_ENTRY["labels"], OLD_ENTRY["ts_ns"]),
+    ]
+
+
+def with_labels_and_time(line: Any, labels: Any, ts_ns: Any) -> str:
+    labels_json = json.dumps(labels, separators=(",", ":"))
+    return f'{line[:-1]},"labels":{labels_json},"ts_ns":"{ts_ns}"}}\n'
