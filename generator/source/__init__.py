@@ -1,7 +1,7 @@
 """The model of monitoring.yml: every key validated, with one clear message for the first bad one.
 
-One module per section (hosts, schedulers, climate, bridge, alertmanager), the shared value types in
-`fields`; `load_source` reads the file and names the first bad key.
+One module per section (hosts, schedulers, climate, bridge, alertmanager, notifications), the shared
+value types in `fields`; `load_source` reads the file and names the first bad key.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from generator.source.alertmanager import AlertmanagerSource, MuteInterval, Receiver
 from generator.source.bridge import Bridge, Logs
 from generator.source.climate import Pipelines, Services
 from generator.source.fields import Strict, seconds
 from generator.source.hosts import HostGroup, Hosts, Level
+from generator.source.notifications import Notifications
 from generator.source.schedulers import Expectation, Schedulers
 
 __all__ = [
@@ -47,6 +48,16 @@ class Source(Strict):
     bridge: Bridge
     alertmanager: AlertmanagerSource
     logs: Logs | None = None
+    notifications: Notifications | None = None
+
+    @field_validator("notifications")
+    @classmethod
+    def _email_through_alertmanager_smtp(
+        cls, value: Notifications | None, info: ValidationInfo
+    ) -> Notifications | None:
+        if value is not None and "alertmanager" in info.data:  # absent: its own error is reported
+            value.check_smtp(info.data["alertmanager"].smtp)
+        return value
 
 
 def _location(error_loc: tuple[int | str, ...]) -> str:
