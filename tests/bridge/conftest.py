@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from bridge.loki_receiver import LokiReceiver
+from fakes.loki import LokiReceiver
 from stack import ServerProcess, Stack, free_port
 
 BRIDGE_BIN = str(Path(sys.executable).parent / "pushgateway-bridge")

@@ -12,13 +12,13 @@ from email.utils import parsedate_to_datetime
 import httpx
 import pytest
 import trustme
+
 from fakes.http import Answer
 from fakes.slack import SlackFake
 from fakes.smtp import SmtpRecorder, smtp_recorder
 from fakes.teams import Refused, TeamsFake, check_workflows_message
 from fakes.twilio import TwilioFake
 from fakes.webhook import WebhookReceiver
-
 from pushgateway_bridge.channels.base import Message, TransportError, retry_after_seconds
 from pushgateway_bridge.channels.email import EmailChannel
 from pushgateway_bridge.channels.slack import SlackBotChannel, SlackWebhookChannel

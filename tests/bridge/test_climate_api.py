@@ -6,12 +6,12 @@ from typing import Any
 
 import requests
 
-from bridge import seed_clients
 from bridge.conftest import ADMIN_KEY, TEAM_KEY, BridgeFactory
+from seed_clients.python import climate_client
 from stack import Alertmanager, Pushgateway, Stack, wait_until
 
 # The seed's client is untyped; calls go through Any.
-SystemMonitorClient: Any = seed_clients.SystemMonitorClient
+SystemMonitorClient: Any = climate_client.SystemMonitorClient
 
 
 def test_seed_python_client_reaches_prometheus_and_alertmanager(

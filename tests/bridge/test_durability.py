@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from bridge.conftest import ADMIN_KEY, BridgeFactory, default_config
-from bridge.loki_receiver import LokiReceiver
+from fakes.loki import LokiReceiver
 from stack import Pushgateway, ServerProcess, Stack, binary, free_port, wait_until
 
 HEADERS = {"x-api-key": ADMIN_KEY}

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import requests
 
-from bridge import seed_clients
 from bridge.conftest import ADMIN_KEY, SLOW_KEY, TEAM_KEY, BridgeFactory, default_config
+from seed_clients.python import scheduler_client
 from stack import Pushgateway, Stack, wait_until
 
 # The seed's client is untyped; calls go through Any.
-SchedulerMonitoringClient: Any = seed_clients.SchedulerMonitoringClient
+SchedulerMonitoringClient: Any = scheduler_client.SchedulerMonitoringClient
 
 
 def curl(*args: str) -> tuple[int, dict[str, object]]:

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from bridge.conftest import BridgeFactory
-from bridge.loki_receiver import LokiReceiver
+from fakes.loki import LokiReceiver
 from stack import Alertmanager, Pushgateway, Stack, wait_until
 
 APP = {"app_id": str(uuid.uuid4()), "name": "wafer-app", "version": "1.2.3"}

@@ -4,7 +4,8 @@ error the real service gives, so a test fails when the code sends what the servi
 takes anything; seed_apis checks only that a body is JSON).
 
 The notification channels' services: slack, teams, twilio, webhook (on http.py; context managers), smtp
-(aiosmtpd); recorder: a lenient HTTP recorder for Alertmanager's receivers. The SDK's peers (on
-restartable_http.py: `start()`/`stop()`, again on the same port): sidecar_api (the bridge's event API, checked
-against event_schema), otlp (an OTLP/HTTP traces endpoint), seed_apis (the seed APIs the thin clients call).
+(aiosmtpd); recorder: a lenient HTTP recorder for Alertmanager's receivers; loki: Loki's push API. The SDK's
+peers (on restartable_http.py: `start()`/`stop()`, again on the same port): sidecar_api (the bridge's event
+API, checked against event_schema), otlp (an OTLP/HTTP traces endpoint), seed_apis (the seed APIs the thin
+clients call).
 """

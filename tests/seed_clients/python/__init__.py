@@ -1,0 +1,1 @@
+"""The seeds' Python clients, one module per seed."""
