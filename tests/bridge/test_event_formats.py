@@ -1,5 +1,6 @@
-"""The outbox holds neutral events; each sink makes its own format of them, exactly as written here. Items an
-older bridge (0.1.0) stored in the downstream's format are delivered as they were stored."""
+"""The outbox holds neutral events and alerts; each sink makes its own format of them, exactly as written
+here. Items an older bridge (0.1.0) stored in the downstream's format are delivered as they were stored.
+Which requests raise or resolve an alert is the domain's decision (domain/alerts.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pushgateway_bridge.domain import alerts
 from pushgateway_bridge.domain.events import event
+from pushgateway_bridge.domain.kinds import SidecarJobState
+from pushgateway_bridge.domain.models import AlertReport, EventKind, Severity, SidecarEvent
+from pushgateway_bridge.sinks.alertmanager import post_body
 from pushgateway_bridge.sinks.events_file import EventsFileSink
 from pushgateway_bridge.sinks.loki import push_body
 
@@ -84,3 +89,72 @@ def test_the_events_file_gets_the_loki_line_with_its_labels_and_time(tmp_path: P
 def with_labels_and_time(line: Any, labels: Any, ts_ns: Any) -> str:
     labels_json = json.dumps(labels, separators=(",", ":"))
     return f'{line[:-1]},"labels":{labels_json},"ts_ns":"{ts_ns}"}}\n'
+
+
+def sidecar(kind: EventKind, **extra: Any) -> SidecarEvent:
+    return SidecarEvent.model_validate(
+        {
+            "site_id": "s1",
+            "app": {"name": "app"},
+            "entity_type": "job",
+            "business_key": "bk",
+            "kind": kind,
+            **extra,
+        }
+    )
+
+
+def job(status: str) -> SidecarJobState:
+    return {
+        "site": "s1",
+        "app": "app",
+        "entity_type": "job",
+        "business_key": "bk",
+        "runs": {"success": 0, "failure": 1},
+        "status": status,
+    }
+
+
+def test_a_failed_run_raises_an_alert_that_the_next_finished_run_resolves() -> None:
+    raised = alerts.sidecar_job(sidecar(EventKind.failed, message="boom"), job("running"), RECEIVED, 3600)
+    assert raised == {
+        "name": "SidecarJobFailed",
+        "labels": {
+            "site": "s1",
+            "app": "app",
+            "entity_type": "job",
+            "business_key": "bk",
+            "severity": "warning",
+        },
+        "summary": "app job bk failed",
+        "description": "boom",
+        "starts": RECEIVED,
+        "ends": RECEIVED + 3600,
+    }
+    failed_without_message = sidecar(EventKind.failed, metadata={"error_message": "from metadata"})
+    from_metadata = alerts.sidecar_job(failed_without_message, None, RECEIVED, 3600)
+    assert from_metadata is not None and from_metadata["description"] == "from metadata"
+    resolved = alerts.sidecar_job(sidecar(EventKind.finished), job("failed"), RECEIVED, 3600)
+    assert resolved is not None and resolved["ends"] == RECEIVED  # ends now: resolved
+    assert alerts.sidecar_job(sidecar(EventKind.finished), job("finished"), RECEIVED, 3600) is None
+    assert alerts.sidecar_job(sidecar(EventKind.finished), None, RECEIVED, 3600) is None
+    assert alerts.sidecar_job(sidecar(EventKind.progress), job("failed"), RECEIVED, 3600) is None
+
+
+def test_alertmanager_gets_v2_alerts_labelled_source_bridge() -> None:
+    report = AlertReport(title="Disk full", message="95%", severity=Severity.critical, service="svc")
+    old_alert = {"labels": {"alertname": "X", "source": "bridge"}, "startsAt": "2023-11-14T22:13:20Z"}
+    assert post_body([alerts.service_alert(report, RECEIVED, 3600), old_alert]) == [
+        {
+            "labels": {
+                "alertname": "ServiceAlert",
+                "service": "svc",
+                "severity": "critical",
+                "source": "bridge",
+            },
+            "annotations": {"summary": "Disk full", "description": "95%"},
+            "startsAt": "2023-11-14T22:13:50Z",
+            "endsAt": "2023-11-14T23:13:50Z",
+        },
+        old_alert,
+    ]

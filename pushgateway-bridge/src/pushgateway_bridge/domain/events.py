@@ -85,24 +85,6 @@ def event(
     return made
 
 
-def alert_payload(
-    *,
-    alertname: str,
-    labels: dict[str, str],
-    summary: str,
-    description: str,
-    now: float,
-    resolve_after: float,
-) -> dict[str, Any]:
-    """An Alertmanager v2 alert. endsAt lies ahead so the alert resolves by itself if never re-posted."""
-    return {
-        "labels": {"alertname": alertname, **labels, "source": "bridge"},
-        "annotations": {"summary": summary, "description": description},
-        "startsAt": iso(now),
-        "endsAt": iso(now + resolve_after),
-    }
-
-
 @functools.lru_cache(maxsize=256)  # a batch formats the same `now` for each of its events
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")

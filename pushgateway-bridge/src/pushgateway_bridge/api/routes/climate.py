@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, logged
+from pushgateway_bridge.domain import alerts, event_log
 from pushgateway_bridge.domain import entities as ent
-from pushgateway_bridge.domain import event_log
-from pushgateway_bridge.domain.events import alert_payload, iso
+from pushgateway_bridge.domain.events import iso
 from pushgateway_bridge.domain.kinds import PIPELINE, SERVICE
 from pushgateway_bridge.domain.models import AlertReport, MetricReport, PipelineReport, ServiceReport
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
@@ -95,14 +95,7 @@ async def create_alert(body: AlertReport, bridge: BridgeDep, principal: Principa
     now = time.time()
     state = ent.service_alert(bridge.storage.get(SERVICE, body.service), body, now)
     severity = body.severity.value
-    alert = alert_payload(
-        alertname="ServiceAlert",
-        labels={"service": body.service, "severity": severity},
-        summary=body.title,
-        description=body.message,
-        now=now,
-        resolve_after=bridge.settings.alert_resolve_seconds,
-    )
+    alert = alerts.service_alert(body, now, bridge.settings.alert_resolve_seconds)
     logged_alert = event_log.service_alert(body, now)
     await bridge.accept(
         "alert",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
@@ -13,11 +12,11 @@ from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
+from pushgateway_bridge.domain import alerts, event_log
 from pushgateway_bridge.domain import entities as ent
-from pushgateway_bridge.domain import event_log
-from pushgateway_bridge.domain.events import alert_payload, new_event_id
+from pushgateway_bridge.domain.events import new_event_id
 from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
-from pushgateway_bridge.domain.models import EventKind, SidecarBatch, SidecarEvent
+from pushgateway_bridge.domain.models import SidecarBatch, SidecarEvent
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
 router = APIRouter(prefix="/v1", tags=["sidecar"])
@@ -50,7 +49,7 @@ async def accept_events(
             previous = states.get(key) or bridge.storage.get(SIDECAR, key)
             states[key] = ent.sidecar_event(previous, event, now)
             outbox.append(logged(key, event_log.sidecar_event(event, event_id, now)))
-            alert = _alert(bridge, event, previous, now)
+            alert = alerts.sidecar_job(event, previous, now, bridge.settings.alert_resolve_seconds)
             if alert is not None:
                 outbox.append(OutboxItem("alertmanager", key, alert))
     except BaseException:
@@ -65,36 +64,6 @@ async def accept_events(
         claimed,
     )
     return ids, duplicates
-
-
-def _alert(
-    bridge: Bridge, event: SidecarEvent, previous: SidecarJobState | None, now: float
-) -> dict[str, Any] | None:
-    """Failed runs raise SidecarJobFailed; the next finished run resolves it (endsAt now)."""
-    failed = event.kind is EventKind.failed
-    recovered = (
-        event.kind is EventKind.finished and previous is not None and previous.get("status") == "failed"
-    )
-    if not failed and not recovered:
-        return None
-    metadata = event.metadata or {}
-    description = str(event.message or metadata.get("error_message") or "job failed")
-    labels = {
-        "site": event.site_id,
-        "app": event.app.name,
-        "entity_type": event.entity_type,
-        "business_key": event.business_key,
-        "severity": "warning",
-    }
-    alert = alert_payload(
-        alertname="SidecarJobFailed",
-        labels=labels,
-        summary=f"{event.app.name} {event.entity_type} {event.business_key} failed",
-        description=description,
-        now=now,
-        resolve_after=bridge.settings.alert_resolve_seconds if failed else 0,
-    )
-    return alert
 
 
 @router.post(
