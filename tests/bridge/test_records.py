@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from pushgateway_bridge.storage import records
+from pushgateway_bridge.storage.base import OutboxItem
+from pushgateway_bridge.storage.group_commit import Waiter
 from pushgateway_bridge.storage.records import Page, RecordWrite
+from pushgateway_bridge.storage.sqlite import SQLiteStorage
 
 
 def database() -> sqlite3.Connection:
@@ -70,3 +74,27 @@ def test_update_is_a_read_modify_write_and_a_rewrite_keeps_the_creation_time() -
     records.insert(db, [note("a", "u1", 99.0, attempts=7)], now=6.0)
     ((created, _, body),) = records.page(db, Page("notification"))
     assert (created, body["attempts"]) == (1.0, 7)
+
+
+def test_records_commit_with_the_outbox_items_that_deliver_them_and_survive_a_restart(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bridge.sqlite3"
+    storage = SQLiteStorage(path, 100)
+    waiter = Waiter()
+    storage.submit(
+        [],
+        [OutboxItem("notifications", "n1", {"id": "n1", "channel": "email"})],
+        waiter.done,
+        records=[note("n1", "u1", 1.0, status="queued")],
+    )
+    waiter.wait()
+    assert storage.record("notification", "n1") == {"id": "n1", "status": "queued"}
+    assert [item.key for item in storage.due("notifications", 10**10, 10)] == ["n1"]
+    storage.update_record("notification", "n1", lambda body: {**body, "status": "sent"})
+    storage.close()
+    reopened = SQLiteStorage(path, 100)
+    assert [body for _, _, body in reopened.records(Page("notification", owner="u1"))] == [
+        {"id": "n1", "status": "sent"}
+    ]
+    reopened.close()

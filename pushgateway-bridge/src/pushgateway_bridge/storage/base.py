@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
+from pushgateway_bridge.storage.records import Body, Page, RecordWrite
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,11 @@ class Storage(Protocol):
         outbox: Sequence[OutboxItem],
         done: Callable[[BaseException | None], None],
         seen: Sequence[str] = (),
+        records: Sequence[RecordWrite] = (),
     ) -> None:
         """Queue writes and items to be committed together, or not at all; `done` is called with None once
         they are durable, with the error otherwise. `get` sees the writes at once. Raises SpoolFull.
-        `seen`: claimed client event ids, stored with the writes."""
+        `seen`: claimed client event ids, stored with the writes; `records`: documents to list later."""
 
     def commit(self, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem]) -> None:
         """`submit`, then block until committed; raises SpoolFull or the storage error."""
@@ -99,6 +101,15 @@ class Storage(Protocol):
 
     def pending_stats(self) -> dict[str, tuple[int, float | None]]:
         """downstream -> (pending count, oldest created time)."""
+
+    def record(self, kind: str, key: str) -> Body | None:
+        """A committed record (not one still in flight)."""
+
+    def records(self, query: Page) -> list[tuple[float, str, Body]]:
+        """(created, key, body) of committed records, newest first."""
+
+    def update_record(self, kind: str, key: str, change: Callable[[Body], Body | None]) -> None:
+        """Read-modify-write of one record in one transaction; blocks until committed."""
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
         """(downstream, key, error) of the items dropped after a permanent error."""

@@ -21,7 +21,9 @@ from typing import TypeVar
 
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
+from pushgateway_bridge.storage import records as record_sql
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
+from pushgateway_bridge.storage.records import RecordWrite
 
 log = logging.getLogger("pushgateway_bridge.storage")
 T = TypeVar("T")
@@ -42,6 +44,7 @@ class Submission:
     pending_delta: int = 0  # outbox rows the job removes
     job_error: Exception | None = None  # the job failed alone (rolled back to its savepoint)
     seen: Sequence[str] = ()  # client event ids this submission claimed
+    records: Sequence[RecordWrite] = ()
 
 
 class GroupCommitWriter:
@@ -156,6 +159,9 @@ class GroupCommitWriter:
                 if item.job is not None:
                     self._run_job(item)
             self._insert_seen(seen)
+            for item in batch:
+                if item.records:
+                    record_sql.insert(self.db, item.records, item.now)
             for items in chunks(rows, self.max_params // 5):
                 self.db.execute(
                     "INSERT INTO outbox (downstream, key, payload, next_attempt, created) VALUES "  # noqa: S608

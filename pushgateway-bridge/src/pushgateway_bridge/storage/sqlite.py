@@ -18,11 +18,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
+from pushgateway_bridge.storage import records as record_sql
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending
 from pushgateway_bridge.storage.entity_cache import EntityCache
 from pushgateway_bridge.storage.group_commit import (
@@ -33,6 +34,7 @@ from pushgateway_bridge.storage.group_commit import (
     Waiter,
 )
 from pushgateway_bridge.storage.outbox import Outbox
+from pushgateway_bridge.storage.records import Body, Page, RecordWrite
 
 SEEN_MAX = 1_000_000
 
@@ -67,6 +69,7 @@ class SQLiteStorage:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.executescript(SCHEMA)
+        db.executescript(record_sql.SCHEMA)
         self.cache = EntityCache(db.execute("SELECT kind, key, state, updated, deleted FROM entities"))
         (pending,) = db.execute("SELECT count(*) FROM outbox").fetchone()
         db.execute("DELETE FROM seen_events WHERE seen < ?", (time.time() - SEEN_WINDOW_SECONDS,))
@@ -130,7 +133,8 @@ class SQLiteStorage:
             silent = self.cache.silent(kind, older_than)
             if not silent:
                 return []
-            self._submit_locked([EntityWrite(kind, key, None) for key, _ in silent], [], waiter.done)
+            writes = [EntityWrite(kind, key, None) for key, _ in silent]
+            self._submit_locked(Submission(writes, (), time.time(), 0, waiter.done))
         waiter.wait()
         return silent
 
@@ -165,24 +169,20 @@ class SQLiteStorage:
         outbox: Sequence[OutboxItem],
         done: Done,
         seen: Sequence[str] = (),
+        records: Sequence[RecordWrite] = (),
     ) -> None:
         """Queue writes for the next group commit; `done(None)` is called (from the writer thread) once
         they are committed, `done(error)` if they never will be. Raises SpoolFull at once. `seen`: claimed
-        client event ids, stored with the writes."""
+        client event ids, stored with the writes; `records`: documents to list later."""
         with self.mem:
-            self._submit_locked(writes, outbox, done, seen)
+            submission = Submission(writes, outbox, time.time(), 0, done, seen=seen, records=records)
+            self._submit_locked(submission)
 
-    def _submit_locked(
-        self,
-        writes: Sequence[EntityWrite],
-        outbox: Sequence[OutboxItem],
-        done: Done,
-        seen: Sequence[str] = (),
-    ) -> None:
-        seq = self.writer.next_seq()
-        self.outbox.reserve(len(outbox))
-        self.cache.stage(writes, seq)
-        self.writer.enqueue(Submission(writes, outbox, time.time(), seq, done, seen=seen))
+    def _submit_locked(self, submission: Submission) -> None:
+        submission.seq = self.writer.next_seq()
+        self.outbox.reserve(len(submission.outbox))
+        self.cache.stage(submission.writes, submission.seq)
+        self.writer.enqueue(submission)
 
     def commit(self, writes: Sequence[EntityWrite], outbox: Sequence[OutboxItem]) -> None:
         """Durably apply all writes and enqueue all items, or nothing; blocks until committed."""
@@ -219,6 +219,17 @@ class SQLiteStorage:
     def dead_letter(self, ids: Sequence[int], error: str) -> None:
         """Permanent failure: the items move to dead_letters, where a person can see why."""
         self.writer.execute(self.outbox.dead_letter_job(ids, error), -len(ids))
+
+    def record(self, kind: str, key: str) -> Body | None:
+        with self.outbox.lock:
+            return record_sql.get(self.outbox.reader, kind, key)
+
+    def records(self, query: Page) -> list[tuple[float, str, Body]]:
+        with self.outbox.lock:
+            return record_sql.page(self.outbox.reader, query)
+
+    def update_record(self, kind: str, key: str, change: Callable[[Body], Body | None]) -> None:
+        self.writer.execute(record_sql.update_job(kind, key, change, time.time()))
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
         return self.outbox.dead_letters(downstream)
