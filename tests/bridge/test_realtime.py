@@ -37,7 +37,7 @@ from pushgateway_bridge.notifications.realtime import Hub
 from stack import in_ci, wait_until
 
 # Key -> user id globs it may read; with no key, the anonymous scope's globs.
-KEYS = {"key-a": ("user-a*",), "key-all": ("*",)}
+KEYS = {"key-a": ("user-a*",), "key-all": ("*",), "key-limited": ("*",)}
 ANONYMOUS = ("user123", "anon-*")
 QUEUE_SIZE = 8  # small, so that a client that stops reading overflows quickly
 
@@ -86,6 +86,8 @@ def authorize(user_id: str, x_api_key: str | None, authorization: str | None, to
             raise AuthError(401, "missing API key: send x-api-key, Authorization: Bearer or ?token=")
     elif key not in KEYS:
         raise AuthError(401, "unknown API key")
+    elif key == "key-limited":
+        raise AuthError(429, "rate limit of 1 requests/s exceeded for key 'limited'", retry_after=3)
     else:
         patterns = KEYS[key]
     if not any(fnmatchcase(user_id, p) for p in patterns):
@@ -232,9 +234,10 @@ def check_slow_client(server: Server, fast: ClientConnection, slow: ClientConnec
         ("user-a4", "?token=nope", {}, 401, "unknown API key"),
         ("user-b4", "?token=key-a", {}, 403, "this key may not read user 'user-b4'"),
         ("user-b4", "", {"x-api-key": "key-a"}, 403, "this key may not read user 'user-b4'"),
+        ("user-b4", "?token=key-limited", {}, 429, "rate limit of 1 requests/s exceeded for key 'limited'"),
     ],
 )
-def test_a_refused_key_gets_401_or_403_on_the_handshake(
+def test_a_refused_key_gets_401_403_or_429_on_the_handshake(
     server: Server, *, user_id: str, query: str, headers: dict[str, str], status: int, detail: str
 ) -> None:
     with (
@@ -247,6 +250,8 @@ def test_a_refused_key_gets_401_or_403_on_the_handshake(
     assert json.loads(response.body or b"") == {"detail": detail}
     if status == 401:
         assert response.headers["WWW-Authenticate"] == 'Bearer realm="pushgateway-bridge"'
+    if status == 429:
+        assert response.headers["Retry-After"] == "3"
     assert server.hub.stats().connections == 0  # refused before subscribing
 
 

@@ -36,9 +36,9 @@ class Subscription:
     `async for text in subscription` ends when the subscription is closed or overflowed; `overflowed` says
     which. Use it as a context manager so that the hub forgets it however the socket ends.
 
-    Not an asyncio.Queue: that holds three deques and an Event from the start, about 6 KB per socket (an
-    eighth of the budget for an idle connection, measured). Here an idle socket holds one waiting future;
-    the deque exists only while notifications wait to be sent."""
+    Not an asyncio.Queue, which holds three deques and an Event from the start: with 1,000 idle sockets it
+    measured 37.5 KiB of RSS per socket against 34.1 KiB for this, where an idle socket holds one waiting
+    future and the deque exists only while notifications wait to be sent."""
 
     __slots__ = ("_ended", "_hub", "_pending", "_waiter", "overflowed", "user_id")
 
