@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pushgateway_bridge.notifications.config import Directory
 from pushgateway_bridge.notifications.models import Channel, NotifyRequest
 
 QUEUED = "queued"
@@ -43,13 +44,10 @@ def preference_key(user_id: str, channel: str) -> str:
 
 
 def plan(
-    request: NotifyRequest,
-    preferences: Mapping[Channel, Mapping[str, Any]],
-    configured: Collection[Channel],
-    webhook_targets: Collection[str],
+    request: NotifyRequest, preferences: Mapping[Channel, Mapping[str, Any]], directory: Directory
 ) -> list[Delivery]:
-    """The deliveries of `request`, given the user's preferences (channel -> stored preference) and the
-    channels this bridge has settings for; PlanError when it cannot go out as asked."""
+    """The deliveries of `request`, given the user's preferences (channel -> stored preference) and what
+    this bridge has configured; PlanError when it cannot go out as asked."""
     if request.channel is not None:
         channels = [request.channel]
     else:
@@ -58,12 +56,11 @@ def plan(
     deliveries = []
     for channel in channels:
         preference = preferences.get(channel, {})
-        enabled = preference.get("enabled", True)
         address = request.to if request.channel is channel and request.to else preference.get("address") or ""
-        if not enabled:
+        if not preference.get("enabled", True):
             deliveries.append(Delivery(channel, address, SUPPRESSED))
             continue
-        problem = _problem(channel, address, configured, webhook_targets)
+        problem = _problem(channel, address, directory)
         if problem is None:
             deliveries.append(Delivery(channel, address, QUEUED))
         elif request.channel is not None:
@@ -73,19 +70,16 @@ def plan(
     return deliveries
 
 
-def _problem(
-    channel: Channel, address: str, configured: Collection[Channel], webhook_targets: Collection[str]
-) -> tuple[str, str] | None:
+def _problem(channel: Channel, address: str, directory: Directory) -> tuple[str, str] | None:
     if channel is Channel.realtime:
         return None
-    if channel not in configured:
-        return "channel", f"{channel} is not configured on this bridge (monitoring.yml)"
+    if channel not in directory.channels:
+        return "channel", directory.problem(channel, address or "x") or f"{channel} is not configured"
     if not address:
         return (
             "to",
             f"no address for {channel}: send `to`, or set the user's address with "
             "POST /api/notifications/preferences",
         )
-    if channel is Channel.webhook and address not in webhook_targets:
-        return "to", f"no webhook target named {address!r} is configured"
-    return None
+    problem = directory.problem(channel, address)
+    return ("to", problem) if problem else None
