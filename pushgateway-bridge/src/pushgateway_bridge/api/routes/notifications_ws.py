@@ -84,7 +84,10 @@ def build_router(hub: Hub, history: History, authorize: Authorize) -> APIRouter:
 
 
 async def stream(websocket: WebSocket, subscription: Subscription, replay: list[str]) -> None:
-    """The replay, then live notifications less those the replay already held, then 1013 if overflowed."""
+    """The replay, then live notifications less those the replay already held, then 1013 if overflowed.
+
+    The replay's ids are kept while the socket lives, less each duplicate as it arrives: a notification stored
+    before the replay was read may be published long after (the forwarder lags), so no id can be let go."""
     replayed = {notification_id(text) for text in replay}
     replayed.discard(None)
     try:
@@ -114,12 +117,14 @@ async def close_when_peer_leaves(websocket: WebSocket, subscription: Subscriptio
         subscription.close()
 
 
-def notification_id(text: str) -> Any:
+def notification_id(text: str) -> str | int | None:
+    """The `id` of a notification's JSON text; None when it has none a set could hold."""
     try:
         document = json.loads(text)
     except ValueError:
         return None
-    return document.get("id") if isinstance(document, dict) else None
+    found = document.get("id") if isinstance(document, dict) else None
+    return found if isinstance(found, str | int) else None
 
 
 def invalid(where: str, name: str, message: str, kind: str, value: str) -> dict[str, Any]:
