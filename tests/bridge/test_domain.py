@@ -25,7 +25,11 @@ from pushgateway_bridge.domain.kinds import (
     ServiceState,
     SidecarJobState,
 )
-from pushgateway_bridge.domain.models import SchedulerRegistration, SchedulerStatus, SchedulerStatusUpdate
+from pushgateway_bridge.domain.models.schedulers import (
+    SchedulerRegistration,
+    SchedulerStatus,
+    SchedulerStatusUpdate,
+)
 from pushgateway_bridge.domain.state import GROUPS, group_path, render
 from pushgateway_bridge.settings import ConfigError, load_settings
 from pushgateway_bridge.sinks.loki import push_body
@@ -111,9 +115,7 @@ def test_loki_push_body_is_accepted_by_the_strict_receiver() -> None:
         event(source="scheduler", kind="status", name="S", now=now, at=now - 5 + i, fields={"i": i})
         for i in (3, 1, 2)
     ]
-    records.append(
-        event(source="scheduler", kind="status", name="S", now=now, at=1e9, fields={})
-    )  # 2001
+    records.append(event(source="scheduler", kind="status", name="S", now=now, at=1e9, fields={}))  # 2001
     body = push_body(records)
     entries = validate(body, time.time_ns())
     assert len(entries) == 4

@@ -8,13 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pushgateway_bridge.domain import alerts
 from pushgateway_bridge.domain.events import event
 from pushgateway_bridge.domain.kinds import SidecarJobState
-from pushgateway_bridge.domain.models import AlertReport, EventKind, Severity, SidecarEvent
+from pushgateway_bridge.domain.models.climate import AlertReport, Severity
+from pushgateway_bridge.domain.models.sidecar import EventKind, SidecarEvent
 from pushgateway_bridge.sinks.alertmanager import post_body
 from pushgateway_bridge.sinks.events_file import EventsFileSink
-from pushgateway_bridge.sinks.loki import push_body
+from pushgateway_bridge.sinks.loki import entry, push_body
 
 RECEIVED = 1_700_000_030.0  # 2023-11-14T22:13:50Z; these times are exact in nanoseconds as floats
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -89,6 +92,30 @@ def test_the_events_file_gets_the_loki_line_with_its_labels_and_time(tmp_path: P
 def with_labels_and_time(line: Any, labels: Any, ts_ns: Any) -> str:
     labels_json = json.dumps(labels, separators=(",", ":"))
     return f'{line[:-1]},"labels":{labels_json},"ts_ns":"{ts_ns}"}}\n'
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"scheduler_id": "eod", "message": 'é "quoted"\nnext line'},
+        {"message": "a lone surrogate \ud800 from a JSON escape"},
+        {"metadata": {"labels": "a key the appended labels must not clash with"}},
+        {},
+    ],
+)
+def test_events_file_lines_are_the_record_plus_labels_and_time(
+    tmp_path: Path, fields: dict[str, Any]
+) -> None:
+    payload = dict(event(source="sidecar", kind="progress", name="app", now=1_700_000_000.5, fields=fields))
+    sink = EventsFileSink(tmp_path / "events.jsonl", 1 << 20, 1)
+    sink.send([payload])
+    labels, ts_ns, line, _metadata = entry(payload)  # what Loki would be sent
+    text = (tmp_path / "events.jsonl").read_text()
+    assert text.endswith("}\n")
+    assert text.count("\n") == 1
+    written = json.loads(text)
+    assert written == {**json.loads(line), "labels": labels, "ts_ns": ts_ns}
+    assert list(written)[-2:] == ["labels", "ts_ns"]
 
 
 def sidecar(kind: EventKind, **extra: Any) -> SidecarEvent:

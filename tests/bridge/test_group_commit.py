@@ -1,5 +1,5 @@
 """Storage group commit, and the hot path's helpers: one transaction for many requests, nothing answered
-before it is committed, a failed transaction failing everything that built on it, event ids, log lines."""
+before it is committed, a failed transaction failing everything that built on it, event ids, API keys."""
 
 from __future__ import annotations
 
@@ -17,12 +17,10 @@ from typing import Any, cast
 import pytest
 
 from pushgateway_bridge.auth import Authenticator, AuthError
-from pushgateway_bridge.domain.events import event, new_event_id
+from pushgateway_bridge.domain.events import new_event_id
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.settings import load_settings
-from pushgateway_bridge.sinks.events_file import EventsFileSink
-from pushgateway_bridge.sinks.loki import entry
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 from stack import wait_until
@@ -213,30 +211,6 @@ def test_event_ids_are_unique_random_uuids() -> None:
         assert str(parsed) == text
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
-
-
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"scheduler_id": "eod", "message": 'é "quoted"\nnext line'},
-        {"message": "a lone surrogate \ud800 from a JSON escape"},
-        {"metadata": {"labels": "a key the appended labels must not clash with"}},
-        {},
-    ],
-)
-def test_events_file_lines_are_the_record_plus_labels_and_time(
-    tmp_path: Path, fields: dict[str, Any]
-) -> None:
-    payload = dict(event(source="sidecar", kind="progress", name="app", now=1_700_000_000.5, fields=fields))
-    sink = EventsFileSink(tmp_path / "events.jsonl", 1 << 20, 1)
-    sink.send([payload])
-    labels, ts_ns, line, _metadata = entry(payload)  # what Loki would be sent
-    text = (tmp_path / "events.jsonl").read_text()
-    assert text.endswith("}\n")
-    assert text.count("\n") == 1
-    written = json.loads(text)
-    assert written == {**json.loads(line), "labels": labels, "ts_ns": ts_ns}
-    assert list(written)[-2:] == ["labels", "ts_ns"]
 
 
 def test_a_known_key_is_remembered_and_still_rate_limited(tmp_path: Path) -> None:

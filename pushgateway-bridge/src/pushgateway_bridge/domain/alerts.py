@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 from pushgateway_bridge.domain.kinds import SidecarJobState
-from pushgateway_bridge.domain.models import AlertReport, EventKind, SidecarEvent
+from pushgateway_bridge.domain.models.climate import AlertReport
+from pushgateway_bridge.domain.models.sidecar import EventKind, SidecarEvent
 
 
 class Alert(TypedDict):

@@ -12,19 +12,20 @@ from pushgateway_bridge.domain.kinds import (
     ServiceState,
     SidecarJobState,
 )
-from pushgateway_bridge.domain.models import (
+from pushgateway_bridge.domain.models.climate import (
     AlertReport,
-    EventKind,
     MetricReport,
     PipelineReport,
     PipelineStatus,
+    ServiceReport,
+    ServiceStatus,
+)
+from pushgateway_bridge.domain.models.schedulers import (
     SchedulerRegistration,
     SchedulerStatus,
     SchedulerStatusUpdate,
-    ServiceReport,
-    ServiceStatus,
-    SidecarEvent,
 )
+from pushgateway_bridge.domain.models.sidecar import EventKind, SidecarEvent
 
 
 def _no_runs() -> Runs:

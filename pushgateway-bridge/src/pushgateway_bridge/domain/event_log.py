@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from pushgateway_bridge.domain.events import Event, event
 from pushgateway_bridge.domain.kinds import SchedulerState
-from pushgateway_bridge.domain.models import (
+from pushgateway_bridge.domain.models.climate import (
     AlertReport,
-    EventKind,
     MetricReport,
     PipelineReport,
     PipelineStatus,
-    SchedulerRegistration,
-    SchedulerStatus,
-    SchedulerStatusUpdate,
     ServiceReport,
     ServiceStatus,
     Severity,
-    SidecarEvent,
 )
+from pushgateway_bridge.domain.models.schedulers import (
+    SchedulerRegistration,
+    SchedulerStatus,
+    SchedulerStatusUpdate,
+)
+from pushgateway_bridge.domain.models.sidecar import EventKind, SidecarEvent
 
 ALERT_LEVELS = {Severity.info: "info", Severity.warning: "warn", Severity.critical: "error"}
 

@@ -14,7 +14,7 @@ from pushgateway_bridge.domain import alerts, event_log
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import iso
 from pushgateway_bridge.domain.kinds import PIPELINE, SERVICE
-from pushgateway_bridge.domain.models import AlertReport, MetricReport, PipelineReport, ServiceReport
+from pushgateway_bridge.domain.models.climate import AlertReport, MetricReport, PipelineReport, ServiceReport
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
 # Every route writes a service or pipeline the key must cover. The paths without the final slash are

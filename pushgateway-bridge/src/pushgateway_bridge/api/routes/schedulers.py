@@ -15,7 +15,7 @@ from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain import event_log
 from pushgateway_bridge.domain.events import iso
 from pushgateway_bridge.domain.kinds import SCHEDULER, SchedulerState
-from pushgateway_bridge.domain.models import (
+from pushgateway_bridge.domain.models.schedulers import (
     SchedulerHeartbeat,
     SchedulerRegistration,
     SchedulerStatusUpdate,

@@ -16,7 +16,7 @@ from pushgateway_bridge.domain import alerts, event_log
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import new_event_id
 from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
-from pushgateway_bridge.domain.models import SidecarBatch, SidecarEvent
+from pushgateway_bridge.domain.models.sidecar import SidecarBatch, SidecarEvent
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
 
 router = APIRouter(prefix="/v1", tags=["sidecar"])

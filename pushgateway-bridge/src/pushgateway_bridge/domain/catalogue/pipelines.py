@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pushgateway_bridge.domain.catalogue.series import Doc, Sample, gauge, runs_total, series, status
 from pushgateway_bridge.domain.kinds import PIPELINE, PipelineState
-from pushgateway_bridge.domain.models import PipelineStatus
+from pushgateway_bridge.domain.models.climate import PipelineStatus
 
 STATUSES = tuple(s.value for s in PipelineStatus)
 _PIPELINES = "`POST /pipelines/`"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pushgateway_bridge.domain.catalogue.series import Doc, gauge, info, runs_total, status
 from pushgateway_bridge.domain.kinds import SCHEDULER
-from pushgateway_bridge.domain.models import SchedulerStatus
+from pushgateway_bridge.domain.models.schedulers import SchedulerStatus
 
 STATUSES = tuple(s.value for s in SchedulerStatus)
 _STATUS = "`PUT .../status`"

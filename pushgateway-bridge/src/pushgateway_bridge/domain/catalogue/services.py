@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from pushgateway_bridge.domain.catalogue.series import Doc, Sample, Samples, gauge, info, series, status
 from pushgateway_bridge.domain.kinds import SERVICE, Reported, ServiceState
-from pushgateway_bridge.domain.models import MetricType, ServiceStatus, Severity
+from pushgateway_bridge.domain.models.climate import MetricType, ServiceStatus, Severity
 
 STATUSES = tuple(s.value for s in ServiceStatus)
 METRIC_TYPES = tuple(t.value for t in MetricType)
