@@ -7,7 +7,6 @@ the JSON line; its id (and trace id) are structured metadata, which needs Loki's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
@@ -61,10 +60,10 @@ def entry(payload: Mapping[str, Any]) -> Entry:
 
 
 def push_body(payloads: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    streams: dict[str, tuple[dict[str, str], list[list[Any]]]] = {}
+    streams: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[list[Any]]]] = {}
     for payload in payloads:
         labels, ts_ns, line, metadata = entry(payload)
-        ident = json.dumps(labels, sort_keys=True)
+        ident = tuple(sorted(labels.items()))  # a stream is a label set
         value: list[Any] = [ts_ns, line, metadata] if metadata else [ts_ns, line]
         streams.setdefault(ident, (labels, []))[1].append(value)
     return {
