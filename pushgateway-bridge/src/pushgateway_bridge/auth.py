@@ -52,6 +52,15 @@ class Principal:
     bucket: TokenBucket | None
     unrestricted: bool = False
     notify: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+
+    def may_use_user(self, user_id: str) -> bool:
+        return self.unrestricted or any(fnmatchcase(user_id, pattern) for pattern in self.users)
+
+    def require_user(self, user_id: str) -> None:
+        """Sending to a user, reading their history and preferences, listening on their socket."""
+        if not self.may_use_user(user_id):
+            raise AuthError(403, f"key '{self.name}' may not use the notifications of user '{user_id}'")
 
     def may_write_service(self, name: str) -> bool:
         return self.unrestricted or any(fnmatchcase(name, pattern) for pattern in self.services)
@@ -82,6 +91,7 @@ def _principal(name: str, scope: Scope) -> Principal:
         schedulers=tuple(scope.schedulers),
         bucket=TokenBucket(rate=scope.rate_per_second, capacity=capacity, tokens=capacity),
         notify=tuple(scope.notify),
+        users=tuple(scope.users),
     )
 
 

@@ -12,12 +12,17 @@ from prometheus_client import Counter
 from pushgateway_bridge.auth import Authenticator
 from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
 from pushgateway_bridge.metrics import BridgeMetrics
+from pushgateway_bridge.notifications.config import NotificationsConfig, load_notifications
+from pushgateway_bridge.notifications.delivery import NotificationSink
+from pushgateway_bridge.notifications.realtime import Hub
+from pushgateway_bridge.notifications.service import NotificationService
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
 from pushgateway_bridge.sinks.events_file import EventsFileSink
 from pushgateway_bridge.sinks.loki import LokiSink
 from pushgateway_bridge.sinks.notify import NotifySink
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, Storage
+from pushgateway_bridge.storage.records import RecordWrite
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 
 log = logging.getLogger("pushgateway_bridge")
@@ -35,6 +40,15 @@ class Bridge:
         self.workers: dict[str, Worker] = {}
         self.settler: _Settler | None = None
         self.accepted: dict[str, Counter] = {}
+        self.hub = Hub()
+        self.notifications_config = (
+            load_notifications(settings.notifications_file)
+            if settings.notifications_file
+            else NotificationsConfig()
+        )
+        self.notifications = NotificationService(
+            self.storage, self.notifications_config, self.hub, self.accept
+        )
 
     def start(self) -> None:
         s = self.settings
@@ -74,6 +88,15 @@ class Bridge:
             1,
             s.flush_interval_seconds,
         )
+        self.workers["notifications"] = OutboxWorker(
+            "notifications",
+            NotificationSink(self.storage, self.notifications_config.channels),
+            s,
+            self.storage,
+            self.metrics,
+            1,
+            s.flush_interval_seconds,
+        )
         for worker in self.workers.values():
             worker.start()
         log.info(
@@ -98,6 +121,8 @@ class Bridge:
         outbox: Sequence[OutboxItem],
         events: int = 1,
         seen: Sequence[str] = (),
+        *,
+        records: Sequence[RecordWrite] = (),
     ) -> None:
         """Return once committed (group commit: the event loop serves other requests meanwhile).
         Raises SpoolFull (the route answers 503) or the storage's error."""
@@ -108,7 +133,7 @@ class Bridge:
             settler = self.settler = _Settler(asyncio.get_running_loop())
         committed = settler.loop.create_future()
         try:
-            self.storage.submit(writes, outbox, lambda error: settler.settle(committed, error), seen)
+            self.storage.submit(writes, outbox, lambda error: settler.settle(committed, error), seen, records)
         except SpoolFull:
             self.storage.release(seen)
             self.metrics.spool_full.set(1)
@@ -122,7 +147,7 @@ class Bridge:
         accepted.inc(events)
         for item in outbox:
             worker = self.workers.get(item.downstream)
-            if worker is not None and item.downstream in ("alertmanager", "notify"):
+            if worker is not None and item.downstream in ("alertmanager", "notify", "notifications"):
                 worker.wake.set()
         loki = self.workers.get("loki")
         if (

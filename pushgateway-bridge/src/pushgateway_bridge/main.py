@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from pushgateway_bridge import __version__
 from pushgateway_bridge.api import errors
 from pushgateway_bridge.api.middleware import BridgeMiddleware
-from pushgateway_bridge.api.routes import climate, health, notify, schedulers, sidecar
+from pushgateway_bridge.api.routes import climate, health, notifications, notify, schedulers, sidecar
+from pushgateway_bridge.api.routes.notifications_ws import build_router
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.settings import Settings
 
@@ -35,8 +36,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.bridge = bridge
     errors.install(app, bridge)
-    for module in (climate, schedulers, sidecar, health, notify):
+    for module in (climate, schedulers, sidecar, health, notify, notifications):
         app.include_router(module.router)
+
+    def authorize(user_id: str, x_api_key: str | None, authorization: str | None, token: str | None) -> None:
+        # Browsers cannot set headers on a WebSocket: the key may come as ?token=.
+        bridge.auth.authenticate(x_api_key or token, authorization).require_user(user_id)
+
+    app.include_router(build_router(bridge.hub, bridge.notifications.replay, authorize))
     app.add_middleware(BridgeMiddleware, metrics=bridge.metrics, max_body_bytes=settings.max_body_bytes)
     # The batch limit is a setting, so the model cannot carry it: the document is built once, here.
     batch = app.openapi()["components"]["schemas"]["SidecarBatch"]["properties"]["events"]

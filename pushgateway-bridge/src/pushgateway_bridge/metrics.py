@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from pushgateway_bridge.storage.base import Storage
 
-DOWNSTREAMS = ("pushgateway", "alertmanager", "loki", "notify")
+DOWNSTREAMS = ("pushgateway", "alertmanager", "loki", "notify", "notifications")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -110,7 +110,10 @@ LABEL_VALUES = {
     "code": "the HTTP status",
     "source": "service, metric, pipeline, alert, scheduler, heartbeat, sidecar, notify",
     "downstream": ", ".join(DOWNSTREAMS),
-    "kind": "unreachable, timeout, http_<code>, smtp_<code>, slack_<error>, auth, rejected, bad_answer, io, config",
+    "kind": (
+        "unreachable, timeout, http_<code>, smtp_<code>, slack_<error>, auth, rejected, bad_answer, io, "
+        "config"
+    ),
     "reason": "unauthorized, forbidden, rate_limited, body_too_large, content_type, spool_full",
     "job": "the Pushgateway job (scheduler, service, pipeline, sidecar)",
 }

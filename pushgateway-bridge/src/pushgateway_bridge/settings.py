@@ -26,7 +26,8 @@ class ConfigError(Exception):
 
 class Scope(BaseModel):
     """What a caller may write: glob patterns of service names (also pipelines and sidecar apps), of
-    scheduler ids and of notification relay targets (`teams/<name>`, `sms/<name>`), and its rate limit."""
+    scheduler ids, of notification relay targets (`teams/<name>`, `sms/<name>`) and of user ids (the
+    notification API), and its rate limit."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -34,6 +35,8 @@ class Scope(BaseModel):
     schedulers: list[str] = Field(default_factory=list)
     # Empty by default: only the key Alertmanager uses for the relays needs one (e.g. ["*"]).
     notify: list[str] = Field(default_factory=list)
+    # The System Service's notifications: whose notifications, preferences and socket the key may use.
+    users: list[str] = Field(default_factory=list)
     rate_per_second: float = Field(default=50.0, gt=0)
 
 
@@ -122,6 +125,9 @@ class Settings(BaseSettings):
     pushgateway_url: str = "http://127.0.0.1:9091"
     alertmanager_url: str | None = None
     loki_url: str | None = None
+    # notifications.yml, rendered by `make rules` from monitoring.yml's `notifications:` section: the
+    # channels, templates and escalation policies of the notification API (without it: in-app only).
+    notifications_file: Path | None = None
     loki_tenant: str | None = None
     data_dir: Path = Path("data")
     # JSON lines written instead of Loki when loki_url is unset; rotated at events_file_max_bytes.

@@ -1,0 +1,142 @@
+"""The System Service's notification API, under the seed's paths: notify, history, acknowledgement and
+preferences (the WebSocket is `notifications_ws.py`). A key needs a `users` scope covering the user."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.responses import KEYED, SCOPED, WRITE, answers
+from pushgateway_bridge.api.routes.common import answer
+from pushgateway_bridge.auth import AuthError, Principal
+from pushgateway_bridge.notifications.models import Channel, NotifyRequest, PreferenceRequest, UserId
+from pushgateway_bridge.notifications.service import RequestError
+from pushgateway_bridge.storage.records import Body
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+STATUSES = ("queued", "sent", "failed", "suppressed", "escalated")
+NotificationId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="as `notify` answered it")]
+
+
+def unprocessable(where: str, field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": (where, field), "msg": message, "type": "value_error"}])
+
+
+def view(body: Body) -> Body:
+    """A notification as the API shows it (the filter fields are the store's business)."""
+    return {key: value for key, value in body.items() if key not in ("channels", "statuses")}
+
+
+def encode_cursor(created: float, key: str) -> str:
+    return base64.urlsafe_b64encode(f"{created!r}|{key}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        created, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return float(created), key
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise unprocessable("query", "cursor", "not a cursor this API gave out") from None
+
+
+def require_all_users(principal: Principal) -> None:
+    if not principal.may_use_user("*") and "*" not in principal.users:
+        raise AuthError(403, f"key '{principal.name}' may list only its users' notifications: give user_id")
+
+
+@router.post(
+    "/notify",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a notification (queued; delivered in the background, at least once)",
+    responses=answers(*WRITE),
+)
+async def notify(body: NotifyRequest, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
+    principal.require_user(body.user_id)
+    try:
+        accepted = await bridge.notifications.notify(body)
+    except RequestError as exc:
+        raise unprocessable("body", exc.field, exc.message) from None
+    return answer(view(accepted), status.HTTP_202_ACCEPTED)
+
+
+@router.get("", summary="Notification history, newest first", responses=answers(*SCOPED, 422))
+async def history(  # noqa: PLR0917 (FastAPI reads the query parameters from the signature)
+    bridge: BridgeDep,
+    principal: PrincipalDep,
+    user_id: Annotated[UserId | None, Query()] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+    status_: Annotated[str | None, Query(alias="status", pattern=f"^({'|'.join(STATUSES)})$")] = None,
+    since: Annotated[datetime | None, Query(description="RFC 3339, with a zone")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JSONResponse:
+    if user_id is None:
+        require_all_users(principal)
+    else:
+        principal.require_user(user_id)
+    if since is not None and since.utcoffset() is None:
+        raise unprocessable("query", "since", "needs a time zone (e.g. 2026-12-01T10:00:00Z)")
+    rows = bridge.notifications.history(
+        user_id=user_id,
+        channel=channel.value if channel else None,
+        status=status_,
+        since=since.timestamp() if since else None,
+        before=decode_cursor(cursor) if cursor else None,
+        limit=limit,
+    )
+    page: dict[str, Any] = {"notifications": [view(body) for _, _, body in rows], "next_cursor": None}
+    if len(rows) == limit:
+        page["next_cursor"] = encode_cursor(rows[-1][0], rows[-1][1])
+    return answer(page)
+
+
+def _owned(bridge: BridgeDep, principal: Principal, notification_id: str) -> Body:
+    body = bridge.notifications.get(notification_id)
+    if body is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification '{notification_id}'")
+    principal.require_user(body["user_id"])
+    return body
+
+
+@router.get("/{notification_id}", summary="One notification", responses=answers(*SCOPED, 404, 422))
+async def one(notification_id: NotificationId, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
+    return answer(view(_owned(bridge, principal, notification_id)))
+
+
+@router.post(
+    "/{notification_id}/ack",
+    summary="Acknowledge: stops its escalation",
+    responses=answers(*SCOPED, 404, 422, 503),
+)
+async def ack(notification_id: NotificationId, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
+    _owned(bridge, principal, notification_id)
+    acked = bridge.notifications.ack(notification_id)
+    assert acked is not None  # records are never deleted
+    return answer(view(acked))
+
+
+@router.post("/preferences", summary="Turn a channel of a user on or off", responses=answers(*WRITE))
+async def set_preference(body: PreferenceRequest, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
+    principal.require_user(body.user_id)
+    return answer(await bridge.notifications.set_preference(body))
+
+
+@router.get("/preferences/{user_id}", summary="A user's channels", responses=answers(*KEYED, 403, 422))
+async def preferences(
+    user_id: Annotated[UserId, Path()], bridge: BridgeDep, principal: PrincipalDep
+) -> JSONResponse:
+    principal.require_user(user_id)
+    found = bridge.notifications.preferences(user_id)
+    channels = [
+        {key: value for key, value in found[channel].items() if key != "created"}
+        for channel in Channel
+        if channel in found
+    ]
+    return answer({"user_id": user_id, "preferences": channels})
