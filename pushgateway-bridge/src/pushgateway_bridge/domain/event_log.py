@@ -84,24 +84,19 @@ def scheduler_status(
 
 
 def scheduler_heartbeat(scheduler_id: str, previous: SchedulerState, now: float) -> Event:
-    return event(
-        source="scheduler",
-        kind="heartbeat",
-        name=previous["service_name"],
-        now=now,
-        fields={"scheduler_id": scheduler_id},
-        level="debug",
-    )
+    return _scheduler_id_only("heartbeat", scheduler_id, previous, now, level="debug")
 
 
 def scheduler_deregistered(scheduler_id: str, previous: SchedulerState, now: float) -> Event:
-    return event(
-        source="scheduler",
-        kind="deregister",
-        name=previous["service_name"],
-        now=now,
-        fields={"scheduler_id": scheduler_id},
-    )
+    return _scheduler_id_only("deregister", scheduler_id, previous, now)
+
+
+def _scheduler_id_only(
+    kind: str, scheduler_id: str, previous: SchedulerState, now: float, level: str = "info"
+) -> Event:
+    fields = {"scheduler_id": scheduler_id}
+    name = previous["service_name"]
+    return event(source="scheduler", kind=kind, name=name, now=now, fields=fields, level=level)
 
 
 def sidecar_event(sidecar: SidecarEvent, event_id: str, now: float) -> Event:
