@@ -35,6 +35,7 @@ def default_config() -> dict[str, Any]:
                 "services": ["*"],
                 "schedulers": ["*"],
                 "notify": ["*"],  # the key Alertmanager sends to the relays (tests/rules/test_relays.py)
+                "users": ["*"],  # the notification API, every user
                 "rate_per_second": 10000,
             },
             {

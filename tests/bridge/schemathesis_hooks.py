@@ -5,9 +5,12 @@ of the bridge hold between a value and something outside the body's schema, so a
 match the document and still be refused with 422, rightly:
 
 - a body's `scheduler_id` (the seeds send one) must equal the path's;
-- a `timestamp` may be at most 10 minutes ahead of the bridge's clock.
+- a `timestamp` may be at most 10 minutes ahead of the bridge's clock;
+- a notification's `to` (and a preference's `address`) must have the form of its `channel` (an email
+  address for email, E.164 for sms, ...), a `to` needs its channel, and a `template` must be one the
+  bridge has, rendered with the data it needs (an unknown one is refused naming `template`).
 
-This hook brings bodies drawn as schema-valid inside both rules, and does nothing else; bodies drawn to
+This hook brings bodies drawn as schema-valid inside these rules, and does nothing else; bodies drawn to
 violate the schema are sent as drawn. The rules themselves are tested in tests/bridge/test_scheduler_api.py
 and test_sidecar_api.py.
 """
@@ -51,6 +54,33 @@ def _past_timestamps(value: Any) -> Any:
     return value
 
 
+# A valid address per channel (tests/bridge/test_notification_plan.py tests the forms themselves).
+ADDRESS = {
+    "email": "user@example.com",
+    "sms": "+15550100",
+    "slack": "U0123",
+    "teams": "ops",
+    "webhook": "ops",
+}
+
+
+def _fit_notification(body: dict[str, Any]) -> None:
+    channel = body.get("channel")
+    if channel in ADDRESS and "user_id" in body and "enabled" not in body:
+        if body.get("to") is None:  # a notify: the address comes from preferences otherwise
+            body["to"] = ADDRESS[channel]
+    for key in ("to", "address"):
+        if isinstance(body.get(key), str):
+            if channel in ADDRESS:
+                body[key] = ADDRESS[channel]
+            else:
+                del body[key]  # realtime takes none, and without a channel there is nothing to address
+    if isinstance(body.get("template"), str):
+        del body["template"]  # the predefined templates need alert or job data no schema describes
+    if "user_id" in body and "enabled" not in body and not (body.get("subject") or body.get("message")):
+        body["message"] = "drawn by schemathesis"  # a notification says something
+
+
 @schemathesis.hook
 def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -> None:
     """Before every request of every phase (the stateful phase fills bodies from earlier answers, after
@@ -61,6 +91,7 @@ def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -
     ):
         return
     body = _past_timestamps(body)
+    _fit_notification(body)
     path_id = (case.path_parameters or {}).get("scheduler_id")
     if isinstance(path_id, str) and isinstance(body.get("scheduler_id"), str):
         body["scheduler_id"] = path_id

@@ -25,12 +25,40 @@ MAX_EXAMPLES = 40
 TIMEOUT_SECONDS = 110  # `make test` budget for this run: under two minutes
 
 
-def contract_config() -> dict[str, Any]:
-    """The test keys, and a Teams and an SMS target named `ops` (tests/bridge/schemathesis.toml sends the
-    relays there). Their URLs lead nowhere: deliveries are retried in the background, which is not what
-    this test is about."""
+def notification_channels(tmp_path: Path) -> Path:
+    """Every notification channel configured (tests/bridge/schemathesis_hooks.py addresses them), leading
+    nowhere, like the relays."""
+    secret = tmp_path / "secret"
+    secret.write_text("not-a-real-secret\n")
+    nowhere = "http://127.0.0.1:9"
+    channels = {
+        "email": {"host": "127.0.0.1", "port": 9, "security": "none", "from_address": "b@example.com"},
+        "slack": {
+            "webhook_url_files": {"ops": str(secret)},
+            "bot_token_file": str(secret),
+            "api_url": nowhere,
+        },
+        "teams": {"url_files": {"ops": str(secret)}},
+        "sms": {
+            "base_url": nowhere,
+            "account_sid": "AC0",
+            "auth_token_file": str(secret),
+            "from_number": "+15550100",
+        },
+        "webhooks": {"ops": {"url": f"{nowhere}/hook", "secret_file": str(secret)}},
+    }
+    path = tmp_path / "notifications.yml"
+    path.write_text(json.dumps({"channels": channels}))  # JSON is YAML
+    return path
+
+
+def contract_config(tmp_path: Path) -> dict[str, Any]:
+    """The test keys, a Teams and an SMS target named `ops` (tests/bridge/schemathesis.toml sends the
+    relays there), and every notification channel. Their URLs lead nowhere: deliveries are retried in the
+    background, which is not what this test is about."""
     return {
         **default_config(),
+        "notifications_file": str(notification_channels(tmp_path)),
         "notify": {
             "teams": {"ops": {"url": {"value": "http://127.0.0.1:9/teams"}}},
             "sms": {
@@ -52,7 +80,7 @@ def test_schemathesis_finds_no_answer_outside_the_document(
 ) -> None:
     """Every check of schemathesis on every operation: tests/bridge/schemathesis.toml turns them all on,
     and says why two operations go without one each (`--checks all` here would override that)."""
-    bridge = bridge_factory(pushgateway.url, config=contract_config())
+    bridge = bridge_factory(pushgateway.url, config=contract_config(tmp_path))
     workdir = tmp_path / "schemathesis"  # st writes .schemathesis/ into its working directory
     workdir.mkdir()
     command = [

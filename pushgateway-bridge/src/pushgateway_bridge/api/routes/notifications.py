@@ -3,26 +3,28 @@ preferences (the WebSocket is `notifications_ws.py`). A key needs a `users` scop
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import KEYED, SCOPED, WRITE, answers
 from pushgateway_bridge.api.routes.common import answer
 from pushgateway_bridge.auth import AuthError, Principal
+from pushgateway_bridge.domain.models.fields import Instant
 from pushgateway_bridge.notifications.models import Channel, NotifyRequest, PreferenceRequest, UserId
 from pushgateway_bridge.notifications.service import RequestError
 from pushgateway_bridge.storage.records import Body
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 STATUSES = ("queued", "sent", "failed", "suppressed", "escalated")
-NotificationId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="as `notify` answered it")]
+# Routed by Starlette's uuid convertor (`{notification_id:uuid}`), so that `/preferences` and `/notify`
+# are never read as an id.
+NotificationId = Annotated[UUID, Path(description="as `notify` answered it")]
 
 
 def unprocessable(where: str, field: str, message: str) -> RequestValidationError:
@@ -34,16 +36,18 @@ def view(body: Body) -> Body:
     return {key: value for key, value in body.items() if key not in ("channels", "statuses")}
 
 
+# A position in the history: the creation time and id of the last notification of the previous page. Any
+# value of this form is a position, so the schema says all there is to say about it.
+CURSOR = r"^[0-9]{1,12}\.[0-9]{6}_[0-9a-f-]{36}$"
+
+
 def encode_cursor(created: float, key: str) -> str:
-    return base64.urlsafe_b64encode(f"{created!r}|{key}".encode()).decode()
+    return f"{created:.6f}_{key}"
 
 
 def decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        created, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return float(created), key
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise unprocessable("query", "cursor", "not a cursor this API gave out") from None
+    created, _, key = cursor.partition("_")
+    return float(created), key
 
 
 def require_all_users(principal: Principal) -> None:
@@ -73,16 +77,16 @@ async def history(  # noqa: PLR0917 (FastAPI reads the query parameters from the
     user_id: Annotated[UserId | None, Query()] = None,
     channel: Annotated[Channel | None, Query()] = None,
     status_: Annotated[str | None, Query(alias="status", pattern=f"^({'|'.join(STATUSES)})$")] = None,
-    since: Annotated[datetime | None, Query(description="RFC 3339, with a zone")] = None,
+    since: Annotated[Instant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR, description="`next_cursor` of the page before")
+    ] = None,
 ) -> JSONResponse:
     if user_id is None:
         require_all_users(principal)
     else:
         principal.require_user(user_id)
-    if since is not None and since.utcoffset() is None:
-        raise unprocessable("query", "since", "needs a time zone (e.g. 2026-12-01T10:00:00Z)")
     rows = bridge.notifications.history(
         user_id=user_id,
         channel=channel.value if channel else None,
@@ -97,27 +101,27 @@ async def history(  # noqa: PLR0917 (FastAPI reads the query parameters from the
     return answer(page)
 
 
-def _owned(bridge: BridgeDep, principal: Principal, notification_id: str) -> Body:
-    body = bridge.notifications.get(notification_id)
+def _owned(bridge: BridgeDep, principal: Principal, notification_id: UUID) -> Body:
+    body = bridge.notifications.get(str(notification_id))
     if body is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification '{notification_id}'")
     principal.require_user(body["user_id"])
     return body
 
 
-@router.get("/{notification_id}", summary="One notification", responses=answers(*SCOPED, 404, 422))
+@router.get("/{notification_id:uuid}", summary="One notification", responses=answers(*SCOPED, 404, 422))
 async def one(notification_id: NotificationId, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     return answer(view(_owned(bridge, principal, notification_id)))
 
 
 @router.post(
-    "/{notification_id}/ack",
+    "/{notification_id:uuid}/ack",
     summary="Acknowledge: stops its escalation",
     responses=answers(*SCOPED, 404, 422, 503),
 )
 async def ack(notification_id: NotificationId, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     _owned(bridge, principal, notification_id)
-    acked = bridge.notifications.ack(notification_id)
+    acked = await run_in_threadpool(bridge.notifications.ack, str(notification_id))  # waits for the commit
     assert acked is not None  # records are never deleted
     return answer(view(acked))
 

@@ -56,6 +56,10 @@ Timestamp = Annotated[
 ]
 
 
+# A point in time a query reads from (`since`): RFC 3339 with a zone, past or future.
+Instant = Annotated[datetime, BeforeValidator(_rfc3339), Field(description="RFC 3339, with a zone")]
+
+
 class Legacy(BaseModel):
     """The seeds' own bodies: unknown fields are ignored, as the old servers did."""
 
