@@ -66,9 +66,9 @@ ADDRESS = {
 
 def _fit_notification(body: dict[str, Any]) -> None:
     channel = body.get("channel")
-    if channel in ADDRESS and "user_id" in body and "enabled" not in body:
-        if body.get("to") is None:  # a notify: the address comes from preferences otherwise
-            body["to"] = ADDRESS[channel]
+    # A notify without `to` takes the address from preferences, which a drawn user has none of.
+    if channel in ADDRESS and "user_id" in body and "enabled" not in body and body.get("to") is None:
+        body["to"] = ADDRESS[channel]
     for key in ("to", "address"):
         if isinstance(body.get(key), str):
             if channel in ADDRESS:
