@@ -25,14 +25,14 @@ from scripts.bundle_run.configs import (  # noqa: E402
     bridge_config_file,
     prometheus_config,
 )
-from scripts.bundle_run.paths import DEFAULT_PORTS, RUN_DIR, port_for  # noqa: E402
+from scripts.bundle_run.paths import BRIDGE_ALSO, DEFAULT_PORTS, RUN_DIR, port_for  # noqa: E402
 from scripts.bundle_run.process import Service, executable, find_executable  # noqa: E402
 
 
 def services(ports: dict[str, int], demo_key: str) -> list[Service]:
     """The bundle's processes in start order: downstreams first, Prometheus last."""
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    data = {name: RUN_DIR / name for name in ports if name != "sidecar"}
+    data = {name: RUN_DIR / name for name in ports if name not in BRIDGE_ALSO}
     for path in data.values():
         path.mkdir(parents=True, exist_ok=True)
     debian = "make setup installs it"
@@ -75,7 +75,7 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
                 [
                     bridge,
                     f"--web.listen-address=127.0.0.1:{ports['bridge']}",
-                    f"--web.listen-address=127.0.0.1:{ports['sidecar']}",
+                    *(f"--web.listen-address=127.0.0.1:{ports[name]}" for name in BRIDGE_ALSO),
                     f"--config={bridge_yml}",
                 ],
                 url["bridge"],
@@ -84,8 +84,10 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
                     "BRIDGE_PUSHGATEWAY_URL": url["pushgateway"],
                     "BRIDGE_ALERTMANAGER_URL": url["alertmanager"],
                     "BRIDGE_DATA_DIR": str(data["bridge"]),
+                    # Rendered by make rules from monitoring.yml: channels, templates, escalation.
+                    "BRIDGE_NOTIFICATIONS_FILE": str(ROOT / "pushgateway-bridge" / "notifications.yml"),
                 },
-                also={"sidecar": url["sidecar"]},
+                also={name: url[name] for name in BRIDGE_ALSO},
             )
         )
     bundle.append(
@@ -131,7 +133,8 @@ def print_bridge_access(demo_key: str, sidecar_port: int) -> None:
     print(
         "Without a key the bridge grants the anonymous scope: "
         f"services and sidecar apps {', '.join(scope['services']) or 'none'}, "
-        f"schedulers {', '.join(scope['schedulers']) or 'none'}, {scope['rate_per_second']} requests/s."
+        f"schedulers {', '.join(scope['schedulers']) or 'none'}, "
+        f"notification users {', '.join(scope['users']) or 'none'}, {scope['rate_per_second']} requests/s."
     )
     default = DEFAULT_PORTS["sidecar"]
     if sidecar_port == default:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> None:
     for name in ("prometheus", "pushgateway", "alertmanager"):
         binary(name)  # fails under CI when a Debian package is missing
-    names = ("prometheus", "pushgateway", "alertmanager", "exporter", "bridge", "sidecar")
+    names = ("prometheus", "pushgateway", "alertmanager", "exporter", "bridge", "sidecar", "system")
     env = {**os.environ, **{f"BUNDLE_{name.upper()}_PORT": str(free_port()) for name in names}}
     env["BUNDLE_RUN_DIR"] = str(tmp_path / "run")
     output = tmp_path / "run.out"
@@ -79,6 +79,14 @@ def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> Non
             lambda: 'app="my-app"' in requests.get(f"{urls['pushgateway']}/metrics", timeout=5).text,
             what="the sidecar app's group in Pushgateway",
         )
+        # The System Service seed's notify sends no key either, to its port 8013 (here: this run's).
+        notified = requests.post(
+            f"{urls['system']}/api/notifications/notify",
+            json={"user_id": "user123", "subject": "Model Validation Complete", "message": "validated"},
+            timeout=5,
+        )
+        assert notified.status_code == 202, notified.text
+        assert notified.json()["deliveries"]["realtime"]["status"] == "sent"
         # Prometheus loaded the rendered rules.
         groups = requests.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
         assert {"host.alerts", "scheduler.alerts", "bridge.alerts"} <= {group["name"] for group in groups}

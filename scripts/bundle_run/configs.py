@@ -15,7 +15,9 @@ from generator.source import load_source
 from scripts.bundle_run.paths import ROOT, RUN_DIR
 
 # What requests without a key may write: the sidecar seed's snippet sends none. Loopback only, a demo.
-ANONYMOUS_SCOPE: dict[str, Any] = {"services": ["*"], "schedulers": [], "rate_per_second": 50}
+# The System Service seed's curl commands and its browser WebSocket send none either: every user's
+# notifications, on loopback.
+ANONYMOUS_SCOPE: dict[str, Any] = {"services": ["*"], "schedulers": [], "users": ["*"], "rate_per_second": 50}
 
 
 def bridge_config_file(demo_key: str) -> Path:

@@ -15,7 +15,10 @@ DEFAULT_PORTS = {
     "exporter": 9100,
     "bridge": 8000,
     "sidecar": 17000,  # the bridge again: the sidecar seed's snippet and the SDK send to localhost:17000
+    "system": 8013,  # the bridge again: the System Service seed's port (notifications, its WebSocket)
 }
+# The bridge's extra addresses: same process, same APIs, the ports the seeds' clients already use.
+BRIDGE_ALSO = ("sidecar", "system")
 
 
 def port_for(name: str) -> int:

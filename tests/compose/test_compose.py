@@ -250,15 +250,24 @@ def listen_ports(argv: list[str]) -> list[int]:
     return [address.port for address in addresses]
 
 
-def test_the_bridge_serves_and_publishes_8000_and_the_sidecar_sdks_17000() -> None:
+SYSTEM_SERVICE_PORT = 8013  # the System Service seed's curl commands and WebSocket snippet
+
+
+def test_the_bridge_serves_and_publishes_8000_the_sidecar_sdks_17000_and_the_system_services_8013() -> None:
     bridge = services()["bridge"]
     sidecar_port = urlsplit(DEFAULT_SIDECAR_URL).port
     assert sidecar_port == 17000
-    assert listen_ports(bridge["command"]) == [8000, sidecar_port]
-    assert bridge["ports"] == ["127.0.0.1:8000:8000", f"127.0.0.1:{sidecar_port}:{sidecar_port}"]
+    assert listen_ports(bridge["command"]) == [8000, sidecar_port, SYSTEM_SERVICE_PORT]
+    assert bridge["ports"] == [
+        "127.0.0.1:8000:8000",
+        f"127.0.0.1:{sidecar_port}:{sidecar_port}",
+        f"127.0.0.1:{SYSTEM_SERVICE_PORT}:{SYSTEM_SERVICE_PORT}",
+    ]
+    # The rendered notifications.yml is what the bridge loads.
+    assert bridge["environment"]["BRIDGE_NOTIFICATIONS_FILE"] == "/etc/bridge/notifications.yml"
     # The image's own default serves both too.
     dockerfile = (ROOT / "pushgateway-bridge" / "Dockerfile").read_text()
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
     assert cmd
-    assert listen_ports(json.loads(cmd.group(1))) == [8000, sidecar_port]
-    assert re.search(rf"^EXPOSE 8000 {sidecar_port}$", dockerfile, re.MULTILINE)
+    assert listen_ports(json.loads(cmd.group(1))) == [8000, sidecar_port, SYSTEM_SERVICE_PORT]
+    assert re.search(rf"^EXPOSE 8000 {sidecar_port} {SYSTEM_SERVICE_PORT}$", dockerfile, re.MULTILINE)
