@@ -151,3 +151,18 @@ def test_climate_errors_name_the_problem(pushgateway: Pushgateway, bridge_factor
     assert "max_body_bytes" in response.json()["detail"]
     assert bridge.own_metric("bridge_rejected_total", reason="body_too_large") == 1
     assert bridge.own_metric("bridge_rejected_total", reason="forbidden") == 1
+
+
+def test_a_lone_surrogate_in_a_body_is_a_422_not_a_500(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory
+) -> None:
+    """JSON can escape half a UTF-16 pair; the 422 that repeats it must still be writable."""
+    bridge = bridge_factory(pushgateway.url)
+    answer = requests.post(
+        f"{bridge.url}/services/",
+        data=b'{"name": "a\\ud800"}',  # no status: the 422 repeats the whole body
+        headers={**bridge.headers(), "Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"][0] == "body"

@@ -1,11 +1,15 @@
-"""Exception handlers: refused keys (401/403/429), a full spool (503), and 405 with every method of a path."""
+"""Exception handlers: refused keys (401/403/429), a full spool (503), 405 with every method of a path,
+and 422s that can always be written."""
 
 from __future__ import annotations
 
+import json
 import math
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -50,6 +54,13 @@ def install(app: FastAPI, bridge: Bridge) -> None:
             status_code=503,
             headers={"Retry-After": str(retry)},
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # The 422 repeats the input. JSON may carry a lone surrogate (`"\ud800"`), which no UTF-8 text can
+        # hold: FastAPI's own handler then fails with a 500. ASCII escapes write every string.
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
