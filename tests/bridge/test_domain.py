@@ -12,6 +12,7 @@ import pytest
 
 from fakes.loki import Rejected, validate
 from pushgateway_bridge.auth import Authenticator, AuthError
+from pushgateway_bridge.configfile import ConfigError
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.catalogue import SERIES_BY_KIND
 from pushgateway_bridge.domain.events import event
@@ -31,7 +32,7 @@ from pushgateway_bridge.domain.models.schedulers import (
     SchedulerStatusUpdate,
 )
 from pushgateway_bridge.domain.state import GROUPS, group_path, render
-from pushgateway_bridge.settings import ConfigError, load_settings
+from pushgateway_bridge.settings import load_settings
 from pushgateway_bridge.sinks.loki import push_body
 from stack import binary
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pushgateway_bridge.configfile import ConfigError
 from pushgateway_bridge.notifications.config import (
     NotificationsConfig,
     check_secrets,
@@ -16,7 +17,6 @@ from pushgateway_bridge.notifications.config import (
     read_secret,
 )
 from pushgateway_bridge.notifications.models import Channel, Priority
-from pushgateway_bridge.settings import ConfigError
 
 
 def full_config(secrets: Path) -> dict[str, Any]:
@@ -189,7 +189,7 @@ def test_a_bad_file_is_a_config_error_naming_the_file_and_key(
     [
         (None, "cannot read"),
         ("channels: [\n", "is not valid YAML"),
-        ("- channels\n", "must hold channels, templates and escalation"),
+        ("- channels\n", "must hold a mapping"),
     ],
 )
 def test_an_unreadable_file_is_a_config_error_naming_the_setting(

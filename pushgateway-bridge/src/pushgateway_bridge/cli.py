@@ -13,8 +13,9 @@ import uvicorn
 
 from bundle_common.listen import ListenAddress, ListenAddressError, join_host_port, parse_listen_address
 from pushgateway_bridge.api.routes.notifications_ws import RedactTokens
+from pushgateway_bridge.configfile import ConfigError
 from pushgateway_bridge.main import create_app
-from pushgateway_bridge.settings import ConfigError, load_settings
+from pushgateway_bridge.settings import load_settings
 
 DEFAULT_LISTEN_ADDRESS = "127.0.0.1:8000"
 STARTUP_FAILURE = 3  # uvicorn's status when the application does not start

@@ -6,22 +6,14 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from pushgateway_bridge.configfile import ConfigError, load_yaml_mapping
 
 log = logging.getLogger(__name__)
 
 HEX_SHA256_LENGTH = 64
-
-
-class ConfigError(Exception):
-    """A bad config: `key` names the setting, `reason` says what is wrong with it."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"{key}: {reason}")
-        self.key = key
-        self.reason = reason
 
 
 class Scope(BaseModel):
@@ -175,17 +167,7 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Read the YAML file (if any), apply BRIDGE_* overrides, validate; raise ConfigError naming the key."""
-    data: dict[str, Any] = {}
-    if config_file is not None:
-        try:
-            loaded = yaml.safe_load(config_file.read_text())
-        except OSError as exc:
-            raise ConfigError("--config", f"cannot read {config_file}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError("--config", f"{config_file} is not valid YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError("--config", f"{config_file} must hold a mapping of settings")
-        data = dict(loaded or {})
+    data = load_yaml_mapping(config_file, "--config") if config_file is not None else {}
     data.update(overrides)
     try:
         settings = Settings(**data)

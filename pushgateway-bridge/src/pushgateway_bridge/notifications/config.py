@@ -14,16 +14,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pushgateway_bridge.channels.slack import SLACK_API_URL
 from pushgateway_bridge.channels.sms import MAX_BODY_CHARACTERS, TWILIO_BASE_URL
+from pushgateway_bridge.configfile import ConfigError, load_yaml_mapping
 from pushgateway_bridge.notifications.models import SLACK_ID, Channel, Priority, TargetName, address_problem
 from pushgateway_bridge.notifications.templates import NAME_PATTERN, TemplateError, Templates, TemplateSource
-from pushgateway_bridge.settings import ConfigError
 
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+\S*$")]
 Seconds = Annotated[float, Field(gt=0)]
@@ -233,14 +232,7 @@ class NotificationsConfig(Frozen):
 
 def load_notifications(path: Path) -> NotificationsConfig:
     """Read and check the rendered file; ConfigError naming the file and the first bad key."""
-    try:
-        loaded: Any = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError("notifications_file", f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError("notifications_file", f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(loaded, dict):
-        raise ConfigError("notifications_file", f"{path} must hold channels, templates and escalation")
+    loaded = load_yaml_mapping(path, "notifications_file")
     try:
         return NotificationsConfig.model_validate(loaded)
     except ValidationError as exc:
