@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from generator.source.alertmanager import Smtp
 from generator.source.fields import Duration, Severity, Strict
-from pushgateway_bridge.notifications.config import Directory, HttpUrl, TemplateName
+from pushgateway_bridge.notifications.config import Directory, HttpUrl, TemplateName, check_escalation
 from pushgateway_bridge.notifications.models import E164, Channel, TargetName
 from pushgateway_bridge.notifications.templates import (
     MAX_SUBJECT_CHARACTERS,
@@ -127,16 +127,8 @@ class Notifications(Strict):
 
     @model_validator(mode="after")
     def _escalation_references(self) -> Notifications:
-        names = [policy.name for policy in self.escalation]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"escalation: two policies named {duplicates[0]!r}")
-        directory = self.channels.directory()
-        for i, policy in enumerate(self.escalation):
-            for j, step in enumerate(policy.steps):
-                problem = directory.problem(step.channel, step.to)
-                if problem:
-                    raise ValueError(f"escalation[{i}].steps[{j}].to: {problem}")
+        policies = [(p.name, [(step.channel, step.to) for step in p.steps]) for p in self.escalation]
+        check_escalation(policies, self.channels.directory())
         return self
 
     def check_smtp(self, smtp: Smtp) -> None:

@@ -10,7 +10,7 @@ configured target) and compiles every template, and names the first bad key in a
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -193,6 +193,23 @@ class EscalationPolicy(Frozen):
         return priority == self.priority and fnmatch.fnmatchcase(user_id, self.users)
 
 
+Steps = Sequence[tuple[Channel, str]]  # (channel, to) of each step of a policy
+
+
+def check_escalation(policies: Sequence[tuple[str, Steps]], directory: Directory) -> None:
+    """ValueError naming the first policy name used twice, or step whose `to` cannot be used here: the
+    one rule for `make rules` (monitoring.yml) and the bridge (notifications.yml)."""
+    names = [name for name, _ in policies]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"escalation: two policies named {duplicates[0]!r}")
+    for i, (_, steps) in enumerate(policies):
+        for j, (channel, to) in enumerate(steps):
+            problem = directory.problem(channel, to)
+            if problem:
+                raise ValueError(f"escalation[{i}].steps[{j}].to: {problem}")
+
+
 class NotificationsConfig(Frozen):
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
     templates: dict[TemplateName, TemplateSource] = Field(default_factory=dict)  # beside the predefined
@@ -209,16 +226,8 @@ class NotificationsConfig(Frozen):
 
     @model_validator(mode="after")
     def _escalation_references(self) -> NotificationsConfig:
-        names = [policy.name for policy in self.escalation]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"escalation: two policies named {duplicates[0]!r}")
-        directory = self.channels.directory()
-        for i, policy in enumerate(self.escalation):
-            for j, step in enumerate(policy.steps):
-                problem = directory.problem(step.channel, step.to)
-                if problem:
-                    raise ValueError(f"escalation[{i}].steps[{j}].to: {problem}")
+        policies = [(p.name, [(step.channel, step.to) for step in p.steps]) for p in self.escalation]
+        check_escalation(policies, self.channels.directory())
         return self
 
     @cached_property
