@@ -5,7 +5,6 @@ websockets-sansio, as the bridge's CLI runs it) with a fake store and a fake key
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import shutil
@@ -13,139 +12,28 @@ import socket
 import struct
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Response
 from websockets.sync.client import ClientConnection, connect
 from websockets.uri import parse_uri
 
-from pushgateway_bridge.api.routes.notifications_ws import RedactTokens, build_router
-from pushgateway_bridge.auth import AuthError
-from pushgateway_bridge.notifications.realtime import Hub
+from bridge.realtime_server import Server, received, serve
+from pushgateway_bridge.api.routes.notifications_ws import RedactTokens
 from stack import in_ci, wait_until
-
-# Key -> user id globs it may read; with no key, the anonymous scope's globs.
-KEYS = {"key-a": ("user-a*",), "key-all": ("*",), "key-limited": ("*",)}
-ANONYMOUS = ("user123", "anon-*")
-QUEUE_SIZE = 8  # small, so that a client that stops reading overflows quickly
-
-
-class Store:
-    """The notifications, per user, in the order stored. `publish` stores, then tells the hub, as the
-    bridge must. `hold` makes the next history call wait, after reading, until the test releases it."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.lock = threading.Lock()
-        self.texts: dict[str, list[str]] = {}
-        self.hold: tuple[threading.Event, threading.Event] | None = None
-
-    def add(self, user_id: str, notification_id: str, padding: int = 0) -> str:
-        text = json.dumps({"id": notification_id, "user_id": user_id, "message": "x" * padding})
-        with self.lock:
-            self.texts.setdefault(user_id, []).append(text)
-        return text
-
-    def publish(self, user_id: str, notification_id: str, padding: int = 0) -> str:
-        text = self.add(user_id, notification_id, padding)
-        self.hub.publish(user_id, text)
-        return text
-
-    def history(self, user_id: str, since: str) -> list[str]:
-        with self.lock:
-            texts = list(self.texts.get(user_id, []))
-        ids = [json.loads(text)["id"] for text in texts]
-        if since not in ids:
-            raise ValueError(f"no notification '{since}' for this user")
-        if self.hold is not None:
-            entered, release = self.hold
-            entered.set()
-            assert release.wait(10)
-        return texts[ids.index(since) + 1 :]
-
-
-def authorize(user_id: str, x_api_key: str | None, authorization: str | None, token: str | None) -> None:
-    bearer = authorization.removeprefix("Bearer ") if authorization else None
-    key = x_api_key or bearer or token
-    patterns: tuple[str, ...]
-    if key is None:
-        patterns = ANONYMOUS
-        if not any(fnmatchcase(user_id, p) for p in patterns):
-            raise AuthError(401, "missing API key: send x-api-key, Authorization: Bearer or ?token=")
-    elif key not in KEYS:
-        raise AuthError(401, "unknown API key")
-    elif key == "key-limited":
-        raise AuthError(429, "rate limit of 1 requests/s exceeded for key 'limited'", retry_after=3)
-    else:
-        patterns = KEYS[key]
-    if not any(fnmatchcase(user_id, p) for p in patterns):
-        raise AuthError(403, f"this key may not read user '{user_id}'")
-
-
-@dataclass
-class Server:
-    hub: Hub
-    store: Store
-    port: int
-
-    def url(self, user_id: str, query: str = "") -> str:
-        return f"ws://127.0.0.1:{self.port}/api/notifications/ws/{user_id}{query}"
-
-    def connect(self, user_id: str, query: str = "?token=key-all", **options: Any) -> ClientConnection:
-        ws: ClientConnection = connect(self.url(user_id, query), open_timeout=10, close_timeout=2, **options)
-        return ws
-
-
-def serve(**config: Any) -> Iterator[Server]:
-    hub = Hub(queue_size=QUEUE_SIZE)
-    store = Store(hub)
-    app = FastAPI()
-    app.include_router(build_router(hub, store.history, authorize))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            loop="uvloop",
-            http="httptools",
-            ws="websockets-sansio",
-            ws_per_message_deflate=False,
-            lifespan="off",
-            log_config=None,  # uvicorn's records reach pytest's caplog
-            **config,
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, what="uvicorn started")
-        yield Server(hub, store, sock.getsockname()[1])
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
     yield from serve()
-
-
-def received(ws: ClientConnection) -> Any:
-    return json.loads(ws.recv(timeout=10))
 
 
 def test_every_socket_of_a_user_gets_each_notification_published_from_another_thread(server: Server) -> None:
@@ -398,46 +286,3 @@ def test_the_seeds_browser_snippet_prints_the_notification_under_node(server: Se
         process.kill()
         process.wait(10)
     wait_until(lambda: server.hub.stats().connections == 0, what="node's socket forgotten")
-
-
-def run(test: Callable[[], Any]) -> Any:
-    return asyncio.run(test())
-
-
-def test_hub_publish_without_subscribers_or_after_its_loop_closed_is_a_no_op() -> None:
-    hub = Hub(queue_size=2)
-    hub.publish("nobody", "{}")  # never subscribed: no loop yet
-
-    async def subscribe_and_close() -> None:
-        with hub.subscribe("u") as subscription:
-            hub.publish("u", '{"id": 1}')
-            assert await anext(subscription) == '{"id": 1}'
-            assert hub.stats().connections == 1
-            kept = hub.subscribe("u")  # left open while the loop ends
-        assert hub.stats().by_user == {"u": 1}
-        assert [text async for text in subscription] == []  # a closed subscription ends at once
-        del kept
-
-    run(subscribe_and_close)
-    hub.publish("u", '{"id": 2}')  # the loop is closed: dropped, never raised
-    assert hub.stats().connections == 1
-
-
-def test_hub_drops_only_the_full_subscription_and_counts_it() -> None:
-    hub = Hub(queue_size=2)
-
-    async def overflow() -> None:
-        slow, fast = hub.subscribe("u"), hub.subscribe("u")
-        for n in range(3):
-            hub.publish("u", str(n))
-            assert await anext(fast) == str(n)  # delivered to both in one callback
-        assert slow.overflowed and not fast.overflowed
-        assert [text async for text in slow] == []  # what it held was dropped with it
-        assert hub.stats() == type(hub.stats())(connections=1, by_user={"u": 1}, overflows=1)
-
-    run(overflow)
-
-
-def test_hub_refuses_a_queue_of_no_size() -> None:
-    with pytest.raises(ValueError, match="queue_size must be at least 1, got 0"):
-        Hub(queue_size=0)
