@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from pushgateway_bridge.configfile import ConfigError, load_yaml_mapping
+from pushgateway_bridge.notifications.realtime import DEFAULT_QUEUE_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class Settings(BaseSettings):
     # notifications.yml, rendered by `make rules` from monitoring.yml's `notifications:` section: the
     # channels, templates and escalation policies of the notification API (without it: in-app only).
     notifications_file: Path | None = None
+    # Notifications a WebSocket may fall behind by before it is closed with 1013 (it resumes with ?since=).
+    notification_socket_queue: int = Field(default=DEFAULT_QUEUE_SIZE, gt=0)
     loki_tenant: str | None = None
     data_dir: Path = Path("data")
     # JSON lines written instead of Loki when loki_url is unset; rotated at events_file_max_bytes.
