@@ -40,7 +40,7 @@ class Bridge:
         self.workers: dict[str, Worker] = {}
         self.settler: _Settler | None = None
         self.accepted: dict[str, Counter] = {}
-        self.hub = Hub()
+        self.hub = Hub(queue_size=settings.notification_socket_queue)
         self.notifications_config = (
             load_notifications(settings.notifications_file)
             if settings.notifications_file
