@@ -156,7 +156,9 @@ class NotificationService:
         ]
         record = RecordWrite(NOTIFICATION, notification_id, request.user_id, now, body)
         await self.accept(source, [], outbox, records=[record])
-        if realtime is not None and realtime["status"] == SENT:
+        # The user's sockets show every notification for them (the seed's email too, as `since` replays it),
+        # unless they turned the in-app channel off for it.
+        if realtime is None or realtime["status"] == SENT:
             self.hub.publish(request.user_id, frame(body))
         return body
 
