@@ -108,8 +108,17 @@ class Storage(Protocol):
     def records(self, query: Page) -> list[tuple[float, str, Body]]:
         """(created, key, body) of committed records, newest first."""
 
-    def update_record(self, kind: str, key: str, change: Callable[[Body], Body | None]) -> None:
-        """Read-modify-write of one record in one transaction; blocks until committed."""
+    def update_record(
+        self,
+        kind: str,
+        key: str,
+        change: Callable[[Body], Body | None],
+        outbox: Sequence[OutboxItem] = (),
+    ) -> bool:
+        """Read-modify-write of one record in one transaction; blocks until committed. `change` gets the
+        stored body and returns the new one, or None to leave it. `outbox` items commit with the change,
+        and not at all when there is none (no such record, or `change` returned None): False then.
+        Raises SpoolFull (only with `outbox`)."""
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
         """(downstream, key, error) of the items dropped after a permanent error."""

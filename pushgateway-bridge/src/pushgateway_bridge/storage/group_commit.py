@@ -28,7 +28,9 @@ from pushgateway_bridge.storage.records import RecordWrite
 log = logging.getLogger("pushgateway_bridge.storage")
 T = TypeVar("T")
 Done = Callable[[BaseException | None], None]
-Job = Callable[[sqlite3.Connection], None]
+# SQL run in the writer's transaction. A job that returns False changed nothing: its submission's outbox
+# items are then not written either (a record update whose delivery only goes out if the update is made).
+Job = Callable[[sqlite3.Connection], bool | None]
 Ident = tuple[str, str]
 SEEN_WINDOW_SECONDS = 3600.0
 
@@ -43,6 +45,7 @@ class Submission:
     job: Job | None = None  # further SQL in the same transaction
     pending_delta: int = 0  # outbox rows the job removes
     job_error: Exception | None = None  # the job failed alone (rolled back to its savepoint)
+    declined: bool = False  # the job changed nothing or failed: the outbox items are not written
     seen: Sequence[str] = ()  # client event ids this submission claimed
     records: Sequence[RecordWrite] = ()
 
@@ -135,11 +138,6 @@ class GroupCommitWriter:
                 latest[(write.kind, write.key)] = (write.state, item.now)  # last write wins
         upserts = [(kind, key, compact(state), now) for (kind, key), (state, now) in latest.items() if state]
         deletes = [(now, kind, key) for (kind, key), (state, now) in latest.items() if state is None]
-        rows = [
-            (entry.downstream, entry.key, compact(entry.payload), item.now, item.now)
-            for item in batch
-            for entry in item.outbox
-        ]
         seen = [(event_id, item.now) for item in batch for event_id in item.seen]
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -158,6 +156,12 @@ class GroupCommitWriter:
             for item in batch:
                 if item.job is not None:
                     self._run_job(item)
+            rows = [
+                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now)
+                for item in batch
+                if not item.declined
+                for entry in item.outbox
+            ]
             self._insert_seen(seen)
             for item in batch:
                 if item.records:
@@ -189,12 +193,17 @@ class GroupCommitWriter:
         assert item.job is not None
         self.db.execute("SAVEPOINT job")
         try:
-            item.job(self.db)
+            declined = item.job(self.db) is False
         except sqlite3.Error as exc:
             self.db.execute("ROLLBACK TO job")
             item.job_error = exc
-            item.pending_delta = 0
+            declined = True
         self.db.execute("RELEASE job")
+        if declined:
+            item.declined = True
+            # Nothing the job counted happened, and the outbox items reserved for it are not written:
+            # `applied` counts them as added, so they are counted as removed too.
+            item.pending_delta = -len(item.outbox)
 
 
 def chunks(items: list[T], size: int) -> Iterator[list[T]]:

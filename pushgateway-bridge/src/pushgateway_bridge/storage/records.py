@@ -63,19 +63,23 @@ def insert(db: sqlite3.Connection, records: Sequence[RecordWrite], now: float) -
 
 def update_job(
     kind: str, key: str, change: Callable[[Body], Body | None], now: float
-) -> Callable[[sqlite3.Connection], None]:
-    """A writer job: `change` gets the stored body and returns the new one (None: leave it)."""
+) -> Callable[[sqlite3.Connection], bool]:
+    """A writer job: `change` gets the stored body and returns the new one (None: leave it). The job
+    returns False when it changed nothing (no such record, or `change` left it), so that outbox items
+    submitted with it are not written either."""
 
-    def job(db: sqlite3.Connection) -> None:
+    def job(db: sqlite3.Connection) -> bool:
         row = db.execute("SELECT body FROM records WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         if row is None:
-            return
+            return False
         changed = change(json.loads(row[0]))
-        if changed is not None:
-            db.execute(
-                "UPDATE records SET body = ?, updated = ? WHERE kind = ? AND key = ?",
-                (compact(changed), now, kind, key),
-            )
+        if changed is None:
+            return False
+        db.execute(
+            "UPDATE records SET body = ?, updated = ? WHERE kind = ? AND key = ?",
+            (compact(changed), now, kind, key),
+        )
+        return True
 
     return job
 

@@ -228,8 +228,21 @@ class SQLiteStorage:
         with self.outbox.lock:
             return record_sql.page(self.outbox.reader, query)
 
-    def update_record(self, kind: str, key: str, change: Callable[[Body], Body | None]) -> None:
-        self.writer.execute(record_sql.update_job(kind, key, change, time.time()))
+    def update_record(
+        self,
+        kind: str,
+        key: str,
+        change: Callable[[Body], Body | None],
+        outbox: Sequence[OutboxItem] = (),
+    ) -> bool:
+        now = time.time()
+        waiter = Waiter()
+        with self.mem:
+            job = record_sql.update_job(kind, key, change, now)
+            submission = Submission((), outbox, now, 0, waiter.done, job)
+            self._submit_locked(submission)
+        waiter.wait()
+        return not submission.declined
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
         return self.outbox.dead_letters(downstream)
