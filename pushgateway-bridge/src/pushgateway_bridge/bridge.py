@@ -14,6 +14,7 @@ from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.notifications.config import NotificationsConfig, load_notifications
 from pushgateway_bridge.notifications.delivery import NotificationSink
+from pushgateway_bridge.notifications.escalation import Escalator
 from pushgateway_bridge.notifications.realtime import Hub
 from pushgateway_bridge.notifications.service import NotificationService
 from pushgateway_bridge.settings import Settings
@@ -39,6 +40,7 @@ class Bridge:
         self.metrics.attach_storage(self.storage)
         self.workers: dict[str, Worker] = {}
         self.settler: _Settler | None = None
+        self.escalator: Escalator | None = None
         self.accepted: dict[str, Counter] = {}
         self.hub = Hub(queue_size=settings.notification_socket_queue)
         self.notifications_config = (
@@ -99,6 +101,10 @@ class Bridge:
         )
         for worker in self.workers.values():
             worker.start()
+        if self.notifications_config.escalation:
+            notifications = self.workers["notifications"]
+            self.escalator = Escalator(self.storage, self.notifications_config, notifications.wake.set)
+            self.escalator.start()
         log.info(
             "bridge started: pushgateway=%s alertmanager=%s logs=%s data=%s",
             s.pushgateway_url,
@@ -108,6 +114,9 @@ class Bridge:
         )
 
     def stop(self) -> None:
+        if self.escalator is not None:
+            self.escalator.stop()
+            self.escalator.join(timeout=10)
         for worker in self.workers.values():
             worker.stop()
         for worker in self.workers.values():

@@ -20,6 +20,7 @@ from pushgateway_bridge.channels.sms import SmsChannel
 from pushgateway_bridge.channels.teams import TeamsChannel
 from pushgateway_bridge.channels.webhook import WebhookChannel, WebhookTarget
 from pushgateway_bridge.notifications.config import ChannelSettings, read_secret
+from pushgateway_bridge.notifications.escalation import ESCALATED
 from pushgateway_bridge.notifications.models import Channel
 from pushgateway_bridge.notifications.service import NOTIFICATION, SENT, summarize
 from pushgateway_bridge.sinks.base import SinkError
@@ -133,8 +134,8 @@ class NotificationSink:
                 f"notification {notification_id} has no delivery {name!r}", permanent=True, kind="config"
             )
         delivery = body["deliveries"][name]
-        if delivery["status"] == SENT:
-            return  # sent before a restart took away the outbox's record of it
+        if delivery.get("sent_at") is not None:
+            return  # sent before a restart took away the outbox's record of it (and maybe escalated since)
         channel = Channel(delivery["channel"])
         message = Message(
             notification_id=notification_id,
@@ -162,8 +163,8 @@ class NotificationSink:
             delivery["attempts"] = delivery.get("attempts", 0) + 1
             delivery["last_error"] = error
             delivery["updated_at"] = now
-            if status is not None:
-                delivery["status"] = status
+            if status is not None and not (status == SENT and delivery["status"] == ESCALATED):
+                delivery["status"] = status  # one escalated while queued stays so; sent_at says it went
             if status == SENT:
                 delivery["sent_at"] = now
             return summarize(body)
