@@ -10,7 +10,15 @@ from fastapi import FastAPI
 from pushgateway_bridge import __version__
 from pushgateway_bridge.api import errors
 from pushgateway_bridge.api.middleware import BridgeMiddleware
-from pushgateway_bridge.api.routes import climate, health, notifications, notify, schedulers, sidecar
+from pushgateway_bridge.api.routes import (
+    alertmanager_receiver,
+    climate,
+    health,
+    notifications,
+    notify,
+    schedulers,
+    sidecar,
+)
 from pushgateway_bridge.api.routes.notifications_ws import build_router
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.settings import Settings
@@ -36,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.bridge = bridge
     errors.install(app, bridge)
-    for module in (climate, schedulers, sidecar, health, notify, notifications):
+    for module in (climate, schedulers, sidecar, health, notify, notifications, alertmanager_receiver):
         app.include_router(module.router)
 
     def authorize(user_id: str, x_api_key: str | None, authorization: str | None, token: str | None) -> None:

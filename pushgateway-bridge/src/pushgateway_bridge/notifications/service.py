@@ -120,15 +120,19 @@ class NotificationService:
         except TemplateError as exc:
             raise RequestError("template", f"{exc.template}: {exc.message}") from None
 
-    async def notify(self, request: NotifyRequest, *, source: str = "notify", **extra: Any) -> Body:
-        """Commit the notification and its deliveries; the body the 202 answers with."""
+    async def notify(
+        self, request: NotifyRequest, *, source: str = "notify", notification_id: str = "", **extra: Any
+    ) -> Body:
+        """Commit the notification and its deliveries; the body the 202 answers with. `notification_id`:
+        one the caller derived from what the notification is about (an alert's state), so that it can tell
+        a resend from news; a new uuid by default."""
         try:
             deliveries = plan(request, self.preferences(request.user_id), self.directory)
         except PlanError as exc:
             raise RequestError(exc.field, exc.message) from None
         subject, text = self.content(request)
         now = self.clock()
-        notification_id = str(uuid.uuid4())
+        notification_id = notification_id or str(uuid.uuid4())
         body: Body = {
             "id": notification_id,
             "user_id": request.user_id,

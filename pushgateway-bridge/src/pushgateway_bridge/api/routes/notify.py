@@ -6,12 +6,12 @@ import time
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.domain.events import event
+from pushgateway_bridge.domain.models.alertmanager import AlertmanagerWebhook
 from pushgateway_bridge.storage.base import OutboxItem
 
 # The key needs a `notify` scope covering `teams/<target>` or `sms/<target>`: any key of the bridge could
@@ -21,30 +21,6 @@ router = APIRouter(
     tags=["notify"],
     responses=answers(*WRITE, 404, _404="No such target in the bridge's notify config"),
 )
-
-
-class WebhookAlert(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    status: str = Field(pattern="^(firing|resolved)$")
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
-
-
-class AlertmanagerWebhook(BaseModel):
-    """Alertmanager's webhook body (version 4)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    version: str = "4"
-    status: str = Field(pattern="^(firing|resolved)$")
-    receiver: str = ""
-    groupKey: str = ""
-    alerts: list[WebhookAlert] = Field(min_length=1)
-    groupLabels: dict[str, str] = Field(default_factory=dict)
-    commonLabels: dict[str, str] = Field(default_factory=dict)
-    commonAnnotations: dict[str, str] = Field(default_factory=dict)
-    externalURL: str = ""
 
 
 def _log(target: str, kind: str, webhook: AlertmanagerWebhook, now: float) -> OutboxItem:
