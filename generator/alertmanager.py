@@ -3,6 +3,11 @@
 Teams and SMS have no receiver in Alertmanager 0.25: they become webhooks to the bridge's relays
 (`/notify/teams/<target>`, `/notify/sms/<target>`), which hold the real URLs and tokens. Every secret
 is a `*_file` path read at notification time, never a value in this file.
+
+Every alert also goes to the bridge's alert receiver (`BRIDGE_RECEIVER`): the alert history, and in-app
+notifications for the user an alert names. Its route comes first with `continue: true` and no matchers;
+the configured routes sit under a catch-all route of the default receiver after it, because a route
+that matched (the bridge's) would otherwise stop the root from taking what no configured route took.
 """
 
 from __future__ import annotations
@@ -11,12 +16,28 @@ from pathlib import Path
 from typing import Any
 
 from generator.source import MuteInterval, Receiver, Source
+from generator.source.alertmanager import BRIDGE_RECEIVER
 
 # The committed config sits beside templates/; a copy written anywhere else (make run, tests) names
 # the repository's templates by their absolute path.
 TEMPLATES = "templates/*.tmpl"
 REPO_TEMPLATES = str(Path(__file__).resolve().parent.parent / "alertmanager" / "templates" / "*.tmpl")
 TITLE = '{{ template "bundle.title" . }}'
+BRIDGE_WEBHOOK_PATH = "/api/alertmanager/webhook"  # pushgateway_bridge/api/routes/alertmanager_receiver.py
+
+
+def _bridge_hook(url: str, bridge_key_file: str | None) -> dict[str, Any]:
+    hook: dict[str, Any] = {"url": url, "send_resolved": True}
+    if bridge_key_file:  # the bridge takes its API keys as Bearer tokens too
+        hook["http_config"] = {"authorization": {"credentials_file": bridge_key_file}}
+    return hook
+
+
+def _bridge_receiver(bridge_url: str, bridge_key_file: str | None) -> dict[str, Any]:
+    return {
+        "name": BRIDGE_RECEIVER,
+        "webhook_configs": [_bridge_hook(f"{bridge_url}{BRIDGE_WEBHOOK_PATH}", bridge_key_file)],
+    }
 
 
 def _receiver(receiver: Receiver, bridge_url: str, bridge_key_file: str | None) -> dict[str, Any]:
@@ -45,10 +66,7 @@ def _receiver(receiver: Receiver, bridge_url: str, bridge_key_file: str | None) 
     hook: dict[str, Any]
     for relay, target in (("teams", receiver.teams), ("sms", receiver.sms)):
         if target:
-            hook = {"url": f"{bridge_url}/notify/{relay}/{target.target}", "send_resolved": True}
-            if bridge_key_file:  # the bridge takes its API keys as Bearer tokens too
-                hook["http_config"] = {"authorization": {"credentials_file": bridge_key_file}}
-            webhooks.append(hook)
+            webhooks.append(_bridge_hook(f"{bridge_url}/notify/{relay}/{target.target}", bridge_key_file))
     if receiver.webhook:
         hook = {"url": receiver.webhook.url, "send_resolved": True}
         if receiver.webhook.credentials_file:
@@ -98,7 +116,12 @@ def render(source: Source, templates: str = TEMPLATES) -> dict[str, Any]:
             "group_wait": am.group_wait,
             "group_interval": am.group_interval,
             "repeat_interval": am.repeat_interval,
-            "routes": routes,
+            "routes": [
+                # One group per alert ('...': all its labels): each reaches the bridge after its own
+                # group_wait, not at the next group_interval of a group that fired before it.
+                {"receiver": BRIDGE_RECEIVER, "group_by": ["..."], "continue": True},
+                {"receiver": am.route.receiver, "routes": routes},
+            ],
         },
         "inhibit_rules": [
             {
@@ -109,7 +132,11 @@ def render(source: Source, templates: str = TEMPLATES) -> dict[str, Any]:
             for rule in am.inhibit
         ],
         "receivers": [
-            _receiver(receiver, source.bridge_url, source.bridge_api_key_file) for receiver in am.receivers
+            _bridge_receiver(source.bridge_url, source.bridge_api_key_file),
+            *(
+                _receiver(receiver, source.bridge_url, source.bridge_api_key_file)
+                for receiver in am.receivers
+            ),
         ],
     }
     if am.mute_time_intervals:

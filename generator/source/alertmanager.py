@@ -8,6 +8,9 @@ from pydantic import Field, model_validator
 
 from generator.source.fields import Duration, LabelName, Matcher, Strict
 
+# The receiver `make rules` adds for the bridge's alert receiver (history and in-app notifications).
+BRIDGE_RECEIVER = "bridge-notifications"
+
 
 class Smtp(Strict):
     smarthost: Annotated[str, Field(pattern=r"^[^:\s]+:\d+$")]
@@ -92,6 +95,11 @@ class AlertmanagerSource(Strict):
     @model_validator(mode="after")
     def _references(self) -> AlertmanagerSource:
         names = [receiver.name for receiver in self.receivers]
+        if BRIDGE_RECEIVER in names:
+            raise ValueError(
+                f"receivers: {BRIDGE_RECEIVER!r} is the bridge's receiver, which `make rules` adds: "
+                "choose another name"
+            )
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"receivers: duplicate name {duplicates[0]!r}")

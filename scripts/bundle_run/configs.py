@@ -36,6 +36,7 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
                 "services": ["*"],
                 "schedulers": ["*"],
                 "notify": ["*"],  # Alertmanager sends this key to the Teams and SMS relays
+                "users": ["*"],  # ... and to the alert receiver, whose alerts may name any user
                 "rate_per_second": 100,
             }
         ],
@@ -44,9 +45,9 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
 
 
 def alertmanager_config(bridge_url: str, demo_key: str) -> Path:
-    """Alertmanager's config rendered from monitoring.yml, with the Teams and SMS relays at this run's bridge
-    (authenticated with the demo key). The committed alertmanager/alertmanager.yml points at the bridge by
-    its docker-compose name.
+    """Alertmanager's config rendered from monitoring.yml, with the Teams and SMS relays and the alert
+    receiver at this run's bridge (authenticated with the demo key). The committed
+    alertmanager/alertmanager.yml points at the bridge by its docker-compose name.
     """
     key_file = RUN_DIR / "bridge_api_key"
     key_file.write_text(demo_key)

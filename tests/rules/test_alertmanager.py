@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,13 +12,16 @@ import yaml
 from fakes.recorder import http_recorder
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
+from generator.source import SourceError
+from generator.source.alertmanager import BRIDGE_RECEIVER
 from rules.sources import source_with
 from stack import Stack, binary, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "alertmanager" / "alertmanager.yml"
 
-# (labels of an alert, receivers it must reach). Every route in monitoring.yml has a case.
+# (labels of an alert, receivers it must reach besides the bridge's, which every alert reaches). Every
+# route in monitoring.yml has a case.
 ROUTE_CASES: list[tuple[dict[str, str], list[str]]] = [
     ({"alertname": "SomethingNew", "severity": "warning"}, ["ops-email"]),
     ({"alertname": "ServiceDown", "severity": "critical", "service": "api"}, ["oncall-sms", "ops-email"]),
@@ -65,17 +69,54 @@ def test_route(labels: dict[str, str], receivers: list[str]) -> None:
         "routes",
         "test",
         f"--config.file={CONFIG}",
-        f"--verify.receivers={','.join(receivers)}",
+        f"--verify.receivers={','.join([BRIDGE_RECEIVER, *receivers])}",
         *pairs,
     )
     assert result.returncode == 0, f"{labels} went to {result.stdout.strip()}, expected {receivers}"
 
 
+def routes(route: dict[str, Any]) -> list[dict[str, Any]]:
+    return [route, *(child for sub in route.get("routes", []) for child in routes(sub))]
+
+
 def test_every_receiver_in_a_route_is_reached_by_a_case() -> None:
     config = yaml.safe_load(CONFIG.read_text())
-    routed = {config["route"]["receiver"]} | {route["receiver"] for route in config["route"]["routes"]}
-    reached = {receiver for _, receivers in ROUTE_CASES for receiver in receivers}
+    routed = {route["receiver"] for route in routes(config["route"])}
+    reached = {BRIDGE_RECEIVER} | {receiver for _, receivers in ROUTE_CASES for receiver in receivers}
     assert sorted(routed - reached) == []
+
+
+def test_every_alert_also_goes_to_the_bridges_receiver_first_each_alert_its_own_group() -> None:
+    config = yaml.safe_load(CONFIG.read_text())
+    first = config["route"]["routes"][0]
+    assert first == {"receiver": BRIDGE_RECEIVER, "group_by": ["..."], "continue": True}  # no matchers: all
+    (bridge,) = [r for r in config["receivers"] if r["name"] == BRIDGE_RECEIVER]
+    assert bridge["webhook_configs"] == [
+        {
+            "url": "http://bridge:8000/api/alertmanager/webhook",
+            "send_resolved": True,
+            "http_config": {
+                "authorization": {"credentials_file": "/etc/alertmanager/secrets/bridge_api_key"}
+            },
+        }
+    ]
+    # The configured routes, in order, under a catch-all of the default receiver.
+    committed = yaml.safe_load((ROOT / "monitoring.yml").read_text())["alertmanager"]["route"]
+    rest = config["route"]["routes"][1]
+    assert rest["receiver"] == committed["receiver"] and "matchers" not in rest
+    assert [r["receiver"] for r in rest["routes"]] == [r["receiver"] for r in committed["routes"]]
+
+
+def test_a_receiver_named_as_the_bridges_is_refused_naming_the_key(tmp_path: Path) -> None:
+    def clash(raw: dict[str, Any]) -> None:
+        raw["alertmanager"]["receivers"].append({"name": BRIDGE_RECEIVER})
+
+    with pytest.raises(SourceError) as refused:
+        source_with(tmp_path, clash)
+    assert str(refused.value).endswith(
+        "monitoring.yml: alertmanager: receivers: 'bridge-notifications' is the bridge's receiver, which "
+        "`make rules` adds: choose another name"
+    )
 
 
 def test_no_secret_is_written_into_the_config() -> None:
