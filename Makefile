@@ -66,6 +66,7 @@ bench: setup
 	$(PY) bench/exporter_bench.py
 	$(PY) bench/bridge_bench.py
 	$(PY) bench/sdk_spool_bench.py
+	$(PY) bench/notifications_bench.py
 
 # The exporter README's collector and flag tables, rendered from the collectors' specs.
 exporter-readme: venv
