@@ -176,6 +176,8 @@ def test_a_socket_receives_its_users_notifications_as_they_are_accepted(
                 )
                 assert answer.status_code == 202, answer.text
                 received = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                sockets = await loop.run_in_executor(None, bridge.own_metric, "bridge_notification_sockets")
+                assert sockets == 1
             # Reconnect with `since`: what was missed meanwhile is replayed first.
             missed = {"user_id": "user123", "subject": "Missed", "message": "while away"}
             await loop.run_in_executor(

@@ -43,6 +43,7 @@ class Bridge:
         self.escalator: Escalator | None = None
         self.accepted: dict[str, Counter] = {}
         self.hub = Hub(queue_size=settings.notification_socket_queue)
+        self.metrics.attach_hub(self.hub)
         self.notifications_config = (
             load_notifications(settings.notifications_file)
             if settings.notifications_file

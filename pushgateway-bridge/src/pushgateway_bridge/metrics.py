@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from pushgateway_bridge.notifications.realtime import Hub
 from pushgateway_bridge.storage.base import Storage
 
 DOWNSTREAMS = ("pushgateway", "alertmanager", "loki", "notify", "notifications")
@@ -89,6 +90,15 @@ DEAD_LETTERS = OwnMetric(
     ("downstream",),
 )
 
+SOCKETS = OwnMetric(
+    "bridge_notification_sockets", "gauge", "Open notification WebSockets (GET /api/notifications/ws/...)."
+)
+SOCKET_OVERFLOWS = OwnMetric(
+    "bridge_notification_socket_overflows_total",
+    "counter",
+    "Notification WebSockets closed with 1013 because their client could not keep up.",
+)
+
 OWN_METRICS = (
     HTTP_REQUESTS,
     HTTP_DURATION,
@@ -103,6 +113,8 @@ OWN_METRICS = (
     REJECTED,
     GROUPS_EXPIRED,
     DEAD_LETTERS,
+    SOCKETS,
+    SOCKET_OVERFLOWS,
 )
 # What each label's values are, for docs/metrics.md.
 LABEL_VALUES = {
@@ -153,6 +165,19 @@ class OutboxCollector(Collector):
         yield oldest
 
 
+class HubCollector(Collector):
+    """The real-time hub's sockets, read at scrape time (no per-user label: users are unbounded)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        stats = self.hub.stats()
+        yield GaugeMetricFamily(SOCKETS.name, SOCKETS.help, value=stats.connections)
+        name = SOCKET_OVERFLOWS.name.removesuffix("_total")
+        yield CounterMetricFamily(name, SOCKET_OVERFLOWS.help, value=stats.overflows)
+
+
 class BridgeMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = r = registry or CollectorRegistry()
@@ -167,6 +192,9 @@ class BridgeMetrics:
         self.rejected = _counter(REJECTED, r)
         self.groups_expired = _counter(GROUPS_EXPIRED, r)
         self.dead_letters = _counter(DEAD_LETTERS, r)
+
+    def attach_hub(self, hub: Hub) -> None:
+        self.registry.register(HubCollector(hub))
 
     def attach_storage(self, storage: Storage) -> None:
         self.registry.register(OutboxCollector(storage))
