@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bundle_common.durations import parse_duration
 from pushgateway_bridge.configfile import ConfigError, load_yaml_mapping
 from pushgateway_bridge.notifications.realtime import DEFAULT_QUEUE_SIZE
 
@@ -124,6 +125,11 @@ class Settings(BaseSettings):
     # Notifications a WebSocket may fall behind by before it is closed with 1013 (it resumes with ?since=).
     notification_socket_queue: int = Field(default=DEFAULT_QUEUE_SIZE, gt=0)
     loki_tenant: str | None = None
+    # The API alerts (POST /api/alerts): the Prometheus that evaluates them (run with
+    # --web.enable-lifecycle, for reloads) and the rule file it loads them from (in its rule_files).
+    prometheus_url: str | None = None
+    alert_rules_file: Path | None = None  # default: <data_dir>/api.rules.yml
+    alert_default_for: str = "1m"  # an API alert's `for` when the request gives none
     data_dir: Path = Path("data")
     # JSON lines written instead of Loki when loki_url is unset; rotated at events_file_max_bytes.
     events_file: Path | None = None
@@ -162,6 +168,16 @@ class Settings(BaseSettings):
     @property
     def events_path(self) -> Path:
         return self.events_file or self.data_dir / "events.jsonl"
+
+    @field_validator("alert_default_for")
+    @classmethod
+    def _prometheus_duration(cls, value: str) -> str:
+        parse_duration(value)  # DurationError is a ValueError: reported naming the key
+        return value
+
+    @property
+    def alert_rules_path(self) -> Path:
+        return self.alert_rules_file or self.data_dir / "api.rules.yml"
 
     @property
     def database_path(self) -> Path:

@@ -1,0 +1,125 @@
+"""API alerts applied to the real Prometheus: stored, written to the rule file, reloaded, seen loaded in
+/api/v1/rules; a rule Prometheus refuses rolled back with its error; Prometheus down, then started."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pushgateway_bridge.alerts import rulefile
+from pushgateway_bridge.alerts.models import AlertRequest
+from pushgateway_bridge.alerts.prometheus import PrometheusClient
+from pushgateway_bridge.alerts.rulefile import RuleFileRejected
+from pushgateway_bridge.alerts.service import APPLIED, KIND, PENDING, AlertService
+from pushgateway_bridge.storage.sqlite import SQLiteStorage
+from stack import Prometheus, Stack, free_port
+
+SEED_BODY = {
+    "name": "High CPU Usage",
+    "description": "CPU usage above 90%",
+    "severity": "warning",
+    "service": "data-processing",
+    "threshold": 90,
+}
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[SQLiteStorage]:
+    opened = SQLiteStorage(tmp_path / "bridge.sqlite3", 100)
+    yield opened
+    opened.close()
+
+
+def service_for(storage: SQLiteStorage, rule_file: Path, url: str | None) -> AlertService:
+    client = PrometheusClient(url, 5.0) if url else None
+    return AlertService(storage, rule_file, client, default_for="0s", load_timeout_seconds=15.0)
+
+
+def loaded_alert_ids(prometheus: Prometheus) -> list[str]:
+    client = PrometheusClient(prometheus.url, 5.0)
+    return [
+        rule["labels"]["alert_id"]
+        for group in client.rule_groups()
+        for rule in group["rules"]
+        if "alert_id" in rule["labels"]
+    ]
+
+
+def rules_in(path: Path) -> list[dict[str, Any]]:
+    document = yaml.safe_load(path.read_text())
+    return list(document["groups"][0]["rules"])
+
+
+def test_create_change_delete_reach_prometheus(stack: Stack, storage: SQLiteStorage, tmp_path: Path) -> None:
+    rule_file = tmp_path / "rules" / "api.rules.yml"
+    prometheus = stack.prometheus(rule_files=[rule_file])
+    alerts = service_for(storage, rule_file, prometheus.url)
+
+    created = alerts.create(AlertRequest.model_validate(SEED_BODY))
+    assert created["status"] == APPLIED
+    assert loaded_alert_ids(prometheus) == [created["id"]]
+    assert [rule["alert"] for rule in rules_in(rule_file)] == ["HighCpuUsage"]
+
+    changed = alerts.update(created["id"], {"threshold": 5})
+    assert changed["status"] == APPLIED
+    assert changed["request"]["name"] == "High CPU Usage"  # kept: not in the PUT
+    assert rules_in(rule_file)[0]["expr"] == "instance:node_cpu_utilisation:rate5m * 100 > 5.0"
+
+    deleted = alerts.delete(created["id"])
+    assert deleted["status"] == APPLIED
+    assert loaded_alert_ids(prometheus) == []
+    assert rules_in(rule_file) == []
+    assert storage.record(KIND, created["id"])["deleted"] is True  # type: ignore[index]
+
+
+def test_a_bad_expr_is_refused_with_the_parse_error_and_nothing_is_kept(
+    stack: Stack, storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    rule_file = tmp_path / "api.rules.yml"
+    prometheus = stack.prometheus(rule_files=[rule_file])
+    alerts = service_for(storage, rule_file, prometheus.url)
+    kept = alerts.create(AlertRequest.model_validate(SEED_BODY))
+    before = rule_file.read_text()
+
+    with pytest.raises(RuleFileRejected) as caught:
+        alerts.create(AlertRequest.model_validate({"name": "Broken", "expr": "rate(up[5m]", "threshold": 1}))
+    assert "unclosed left parenthesis" in str(caught.value)
+    assert rule_file.read_text() == before
+    assert [body["id"] for body in alerts.live()] == [kept["id"]]
+    assert loaded_alert_ids(prometheus) == [kept["id"]]
+
+
+def test_without_promtool_a_rule_prometheus_refuses_is_rolled_back_with_its_error(
+    stack: Stack, storage: SQLiteStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rulefile, "check", lambda _text: None)  # as where promtool is not installed
+    rule_file = tmp_path / "api.rules.yml"
+    prometheus = stack.prometheus(rule_files=[rule_file])
+    alerts = service_for(storage, rule_file, prometheus.url)
+    kept = alerts.create(AlertRequest.model_validate(SEED_BODY))
+    before = rule_file.read_text()
+
+    with pytest.raises(RuleFileRejected) as caught:
+        alerts.create(AlertRequest.model_validate({"name": "Broken", "expr": "rate(up[5m]", "threshold": 1}))
+    assert "failed to reload config" in str(caught.value)
+    assert rule_file.read_text() == before
+    assert [body["id"] for body in alerts.live()] == [kept["id"]]
+    assert loaded_alert_ids(prometheus) == [kept["id"]]
+
+
+def test_with_prometheus_down_the_alert_is_stored_and_applied_when_it_starts(
+    stack: Stack, storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    rule_file = tmp_path / "api.rules.yml"
+    down = service_for(storage, rule_file, f"http://127.0.0.1:{free_port()}")
+    created = down.create(AlertRequest.model_validate(SEED_BODY))
+    assert created["status"] == PENDING
+    rule_file.write_text("groups: []\n")  # lost or edited by hand meanwhile
+
+    prometheus = stack.prometheus(rule_files=[rule_file])
+    assert service_for(storage, rule_file, prometheus.url).apply() == APPLIED
+    assert loaded_alert_ids(prometheus) == [created["id"]]
