@@ -367,6 +367,7 @@ def test_a_critical_notification_not_acknowledged_goes_out_on_the_next_channel(
     assert webhooks.refusals == []
     body = wait_until(lambda: step_sent(bridge, notification, 1), what="escalation-1 recorded as sent")
     assert body["deliveries"]["email"]["status"] == "escalated"
+    assert bridge.own_metric("bridge_notification_escalations_total") == 1
     step = body["deliveries"]["escalation-1"]
     assert (step["channel"], step["address"], step["status"]) == ("webhook", "first", "sent")
     assert step["escalated_from"] == ["email"]

@@ -104,7 +104,12 @@ class Bridge:
             worker.start()
         if self.notifications_config.escalation:
             notifications = self.workers["notifications"]
-            self.escalator = Escalator(self.storage, self.notifications_config, notifications.wake.set)
+            self.escalator = Escalator(
+                self.storage,
+                self.notifications_config,
+                notifications.wake.set,
+                counted=self.metrics.escalations.inc,
+            )
             self.escalator.start()
         log.info(
             "bridge started: pushgateway=%s alertmanager=%s logs=%s data=%s",

@@ -99,6 +99,12 @@ SOCKET_OVERFLOWS = OwnMetric(
     "Notification WebSockets closed with 1013 because their client could not keep up.",
 )
 
+ESCALATIONS = OwnMetric(
+    "bridge_notification_escalations_total",
+    "counter",
+    "Escalation steps added to unacknowledged notifications (each sent on the step's channel).",
+)
+
 OWN_METRICS = (
     HTTP_REQUESTS,
     HTTP_DURATION,
@@ -115,6 +121,7 @@ OWN_METRICS = (
     DEAD_LETTERS,
     SOCKETS,
     SOCKET_OVERFLOWS,
+    ESCALATIONS,
 )
 # What each label's values are, for docs/metrics.md.
 LABEL_VALUES = {
@@ -192,6 +199,7 @@ class BridgeMetrics:
         self.rejected = _counter(REJECTED, r)
         self.groups_expired = _counter(GROUPS_EXPIRED, r)
         self.dead_letters = _counter(DEAD_LETTERS, r)
+        self.escalations = _counter(ESCALATIONS, r)
 
     def attach_hub(self, hub: Hub) -> None:
         self.registry.register(HubCollector(hub))

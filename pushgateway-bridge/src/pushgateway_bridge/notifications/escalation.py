@@ -104,6 +104,7 @@ class Escalator(threading.Thread):
         config: NotificationsConfig,
         wake: Callable[[], None],
         *,
+        counted: Callable[[int], None] = lambda added: None,
         clock: Callable[[], float] = time.time,
         tick: float = TICK_SECONDS,
     ) -> None:
@@ -111,6 +112,7 @@ class Escalator(threading.Thread):
         self.storage = storage
         self.config = config
         self.wake = wake
+        self.counted = counted  # the steps added, for bridge_notification_escalations_total
         self.clock = clock
         self.tick_seconds = tick
         self.stopping = threading.Event()
@@ -138,6 +140,7 @@ class Escalator(threading.Thread):
         except SpoolFull as exc:
             log.warning("escalation waits for room in the spool: %s", exc)
         if added:
+            self.counted(added)
             self.wake()
         return added
 
