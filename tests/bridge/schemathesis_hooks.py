@@ -8,7 +8,9 @@ match the document and still be refused with 422, rightly:
 - a `timestamp` may be at most 10 minutes ahead of the bridge's clock;
 - a notification's `to` (and a preference's `address`) must have the form of its `channel` (an email
   address for email, E.164 for sms, ...), a `to` needs its channel, and a `template` must be one the
-  bridge has, rendered with the data it needs (an unknown one is refused naming `template`).
+  bridge has, rendered with the data it needs (an unknown one is refused naming `template`);
+- an alert must name what it watches (metric, a PromQL expr Prometheus parses, or words naming a metric),
+  with a threshold, a service for a per-service metric, and a `for` that is a Prometheus duration.
 
 This hook brings bodies drawn as schema-valid inside these rules, and does nothing else; bodies drawn to
 violate the schema are sent as drawn. The rules themselves are tested in tests/bridge/test_scheduler_api.py
@@ -81,6 +83,27 @@ def _fit_notification(body: dict[str, Any]) -> None:
         body["message"] = "drawn by schemathesis"  # a notification says something
 
 
+def _fit_alert(method: str, body: dict[str, Any]) -> None:
+    """An alert must name what it watches (a metric, an expr Prometheus parses, or words that name one),
+    with a threshold to compare a metric with and a service for a per-service metric; `for` a duration."""
+    if method == "PUT":  # merged with the stored alert: `metric` or `expr` could then clash with it
+        body.pop("metric", None)
+        body.pop("expr", None)
+        body.pop("threshold", None)
+        body.pop("service", None)
+    elif body.get("expr") is not None:
+        body["expr"] = "up"
+        body.pop("metric", None)
+    else:
+        body["metric"] = body.get("metric") or "host_cpu"
+        if not isinstance(body.get("threshold"), int | float):
+            body["threshold"] = 1
+        if str(body["metric"]).startswith("service_") and body.get("service") is None:
+            body["service"] = "drawn"
+    if isinstance(body.get("for"), str):
+        body["for"] = "1m"
+
+
 @schemathesis.hook
 def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -> None:
     """Before every request of every phase (the stateful phase fills bodies from earlier answers, after
@@ -92,6 +115,8 @@ def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -
         return
     body = _past_timestamps(body)
     _fit_notification(body)
+    if case.path in ("/api/alerts", "/api/alerts/{alert_id}") and case.method in ("POST", "PUT"):
+        _fit_alert(case.method, body)
     path_id = (case.path_parameters or {}).get("scheduler_id")
     if isinstance(path_id, str) and isinstance(body.get("scheduler_id"), str):
         body["scheduler_id"] = path_id

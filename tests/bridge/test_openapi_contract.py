@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from bridge.conftest import ADMIN_KEY, BridgeFactory, default_config
-from stack import Pushgateway
+from stack import Pushgateway, Stack
 
 HERE = Path(__file__).resolve().parent
 ST = str(Path(sys.executable).parent / "st")
@@ -76,11 +76,18 @@ def contract_config(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_schemathesis_finds_no_answer_outside_the_document(
-    pushgateway: Pushgateway, bridge_factory: BridgeFactory, tmp_path: Path
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory, stack: Stack, tmp_path: Path
 ) -> None:
     """Every check of schemathesis on every operation: tests/bridge/schemathesis.toml turns them all on,
-    and says why two operations go without one each (`--checks all` here would override that)."""
-    bridge = bridge_factory(pushgateway.url, config=contract_config(tmp_path))
+    and says why two operations go without one each (`--checks all` here would override that). A real
+    Prometheus loads the API alerts' rule file: without one the alert API answers 503, a server error."""
+    rule_file = tmp_path / "api.rules.yml"
+    prometheus = stack.prometheus(rule_files=[rule_file])
+    bridge = bridge_factory(
+        pushgateway.url,
+        config=contract_config(tmp_path),
+        extra_env={"BRIDGE_PROMETHEUS_URL": prometheus.url, "BRIDGE_ALERT_RULES_FILE": str(rule_file)},
+    )
     workdir = tmp_path / "schemathesis"  # st writes .schemathesis/ into its working directory
     workdir.mkdir()
     command = [

@@ -9,6 +9,9 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter
 
+from pushgateway_bridge.alerts.prometheus import PrometheusClient
+from pushgateway_bridge.alerts.reconciler import AlertReconciler
+from pushgateway_bridge.alerts.service import AlertService
 from pushgateway_bridge.auth import Authenticator
 from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
 from pushgateway_bridge.metrics import BridgeMetrics
@@ -52,6 +55,16 @@ class Bridge:
         self.notifications = NotificationService(
             self.storage, self.notifications_config, self.hub, self.accept
         )
+        self.alerts = AlertService(
+            self.storage,
+            settings.alert_rules_path,
+            PrometheusClient(settings.prometheus_url, settings.request_timeout_seconds)
+            if settings.prometheus_url
+            else None,
+            default_for=settings.alert_default_for,
+            load_timeout_seconds=settings.request_timeout_seconds,
+        )
+        self.alert_reconciler: AlertReconciler | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -102,6 +115,8 @@ class Bridge:
         )
         for worker in self.workers.values():
             worker.start()
+        self.alert_reconciler = AlertReconciler(self.alerts, s.restore_check_interval_seconds)
+        self.alert_reconciler.start()
         if self.notifications_config.escalation:
             notifications = self.workers["notifications"]
             self.escalator = Escalator(
@@ -120,6 +135,9 @@ class Bridge:
         )
 
     def stop(self) -> None:
+        if self.alert_reconciler is not None:
+            self.alert_reconciler.stop()
+            self.alert_reconciler.join(timeout=30)
         if self.escalator is not None:
             self.escalator.stop()
             self.escalator.join(timeout=10)

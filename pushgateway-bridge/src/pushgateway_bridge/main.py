@@ -12,6 +12,7 @@ from pushgateway_bridge.api import errors
 from pushgateway_bridge.api.middleware import BridgeMiddleware
 from pushgateway_bridge.api.routes import (
     alertmanager_receiver,
+    alerts,
     climate,
     health,
     notifications,
@@ -44,7 +45,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.bridge = bridge
     errors.install(app, bridge)
-    for module in (climate, schedulers, sidecar, health, notify, notifications, alertmanager_receiver):
+    for module in (
+        climate,
+        schedulers,
+        sidecar,
+        health,
+        notify,
+        notifications,
+        alertmanager_receiver,
+        alerts,
+    ):
         app.include_router(module.router)
 
     def authorize(user_id: str, x_api_key: str | None, authorization: str | None, token: str | None) -> None:

@@ -44,6 +44,15 @@ def _severity(value: Any) -> Any:
 
 
 SeverityField = Annotated[Severity, BeforeValidator(_severity), WithJsonSchema(SEVERITY_SCHEMA)]
+LABELS_SCHEMA = {
+    "type": "object",
+    "description": "extra labels of the alert; not alertname, alert_id, source, severity, service",
+    "propertyNames": {"pattern": "^[a-zA-Z][a-zA-Z0-9_]*$"},
+    "additionalProperties": {"type": "string", "maxLength": 500},
+    "maxProperties": MAX_LABELS,
+    "default": {},
+}
+Labels = Annotated[dict[str, Annotated[str, Field(max_length=500)]], WithJsonSchema(LABELS_SCHEMA)]
 METRIC_SCHEMA = {"anyOf": [{"type": "string", "enum": list(METRIC_NAMES)}, {"type": "null"}], "default": None}
 
 
@@ -63,9 +72,22 @@ class AlertRequest(BaseModel):
     expr: str | None = Field(default=None, min_length=1, max_length=10000, description="PromQL")
     comparison: Comparison = Comparison.above
     for_: str | None = Field(default=None, alias="for", description="Prometheus duration, e.g. 5m")
-    labels: dict[str, Annotated[str, Field(max_length=500)]] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     runbook_url: str | None = Field(default=None, max_length=2000)
     _inferred: bool = PrivateAttr(default=False)
+
+    @field_validator("*")
+    @classmethod
+    def _utf8(cls, value: Any) -> Any:
+        # JSON may carry a lone surrogate ("\ud800"), which no rule file can hold.
+        texts = [value] if isinstance(value, str) else list(value.items()) if isinstance(value, dict) else []
+        for text in texts:
+            for part in text if isinstance(text, tuple) else (text,):
+                try:
+                    part.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("must be UTF-8 text (no lone surrogates)") from None
+        return value
 
     @field_validator("metric")
     @classmethod

@@ -55,6 +55,7 @@ ANSWERS: dict[int, dict[str, Any]] = {
         "description": "The key's scope does not cover this service, pipeline, app, scheduler or relay",
     },
     404: {"model": Error, "description": "Not found"},
+    409: {"model": Error, "description": "The resource is defined elsewhere; `detail` says where"},
     413: {"model": Error, "description": "The body is larger than `max_body_bytes`"},
     415: {"model": Error, "description": "The body's Content-Type is not `application/json`"},
     422: {"model": ValidationErrors, "description": "A field is missing or invalid"},
