@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from pushgateway_bridge.alerts.catalogue import METRIC_NAMES
+from pushgateway_bridge.alerts.catalogue import METRIC_NAMES, METRICS
 from pushgateway_bridge.alerts.models import AlertRequest
 from pushgateway_bridge.alerts.rules import alert_name, build_rule, render_rule_file
 
@@ -197,3 +197,14 @@ def test_the_rule_file_of_several_alerts_passes_promtool(tmp_path: Path) -> None
     checked = _promtool("check", "rules", "api.rules.yml", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"SUCCESS: {len(METRIC_NAMES)} rules found" in checked.stdout
+
+
+def test_docs_list_every_metric_with_the_series_it_watches() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api-alerts.md").read_text()
+    for metric in METRICS:
+        row = next((line for line in docs.splitlines() if line.startswith(f"| `{metric.name}` |")), None)
+        assert row is not None, f"docs/api-alerts.md has no row for {metric.name}"
+        series = metric.expr("<service>").split(" ")[0].split("{")[0]
+        assert series in row
+        assert metric.unit in row
+        assert all(word in row for word in metric.words)
