@@ -25,7 +25,7 @@ from scripts.bundle_run.configs import (  # noqa: E402
     bridge_config_file,
     prometheus_config,
 )
-from scripts.bundle_run.paths import BRIDGE_ALSO, DEFAULT_PORTS, RUN_DIR, port_for  # noqa: E402
+from scripts.bundle_run.paths import API_RULES_FILE, BRIDGE_ALSO, DEFAULT_PORTS, RUN_DIR, port_for  # noqa: E402
 from scripts.bundle_run.process import Service, executable, find_executable  # noqa: E402
 
 
@@ -86,6 +86,9 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
                     "BRIDGE_DATA_DIR": str(data["bridge"]),
                     # Rendered by make rules from monitoring.yml: channels, templates, escalation.
                     "BRIDGE_NOTIFICATIONS_FILE": str(ROOT / "pushgateway-bridge" / "notifications.yml"),
+                    # The alert API's rules: written here, loaded by the Prometheus below, reloaded.
+                    "BRIDGE_PROMETHEUS_URL": url["prometheus"],
+                    "BRIDGE_ALERT_RULES_FILE": str(API_RULES_FILE),
                 },
                 also={name: url[name] for name in BRIDGE_ALSO},
             )

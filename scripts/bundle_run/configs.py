@@ -12,7 +12,7 @@ import yaml
 from generator.alertmanager import REPO_TEMPLATES
 from generator.alertmanager import render as render_alertmanager
 from generator.source import load_source
-from scripts.bundle_run.paths import ROOT, RUN_DIR
+from scripts.bundle_run.paths import API_RULES_FILE, ROOT, RUN_DIR
 
 # What requests without a key may write: the sidecar seed's snippet sends none. Loopback only, a demo.
 # The System Service seed's curl commands and its browser WebSocket send none either: every user's
@@ -66,7 +66,10 @@ def prometheus_config(ports: dict[str, int], with_bridge: bool) -> Path:
 
     config = {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
-        "rule_files": [str(path) for path in sorted((ROOT / "rules").glob("*.rules.yml"))],
+        "rule_files": [
+            *(str(path) for path in sorted((ROOT / "rules").glob("*.rules.yml"))),
+            *([str(API_RULES_FILE)] if with_bridge else []),
+        ],
         "alerting": {
             "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{ports['alertmanager']}"]}]}]
         },

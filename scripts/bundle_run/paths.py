@@ -19,6 +19,8 @@ DEFAULT_PORTS = {
 }
 # The bridge's extra addresses: same process, same APIs, the ports the seeds' clients already use.
 BRIDGE_ALSO = ("sidecar", "system")
+# The alerts made over the bridge's /api/alerts: the bridge writes this file, Prometheus loads it.
+API_RULES_FILE = RUN_DIR / "bridge" / "api.rules.yml"
 
 
 def port_for(name: str) -> int:

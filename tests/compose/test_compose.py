@@ -137,7 +137,17 @@ def test_prometheus_config_passes_promtool_with_the_rendered_rules(tmp_path: Pat
     config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
     rules_mount = mount_of("prometheus", "/etc/prometheus/rules")
     assert rules_mount == "./rules"
-    assert config["rule_files"] == ["/etc/prometheus/rules/*.rules.yml"]
+    assert config["rule_files"] == [
+        "/etc/prometheus/rules/*.rules.yml",
+        "/etc/prometheus/api-rules/*.rules.yml",
+    ]
+    # The bridge's API alerts: the volume the bridge writes its rule file on.
+    assert "api-rules:/etc/prometheus/api-rules:ro" in services()["prometheus"]["volumes"]
+    assert "api-rules:/var/lib/bridge-rules" in services()["bridge"]["volumes"]
+    assert (
+        services()["bridge"]["environment"]["BRIDGE_ALERT_RULES_FILE"]
+        == "/var/lib/bridge-rules/api.rules.yml"
+    )
     # Point the rule glob at the repository's rules, as the container sees them.
     config["rule_files"] = [str(ROOT / "rules" / "*.rules.yml")]
     path = tmp_path / "prometheus.yml"
