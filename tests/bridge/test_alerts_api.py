@@ -173,8 +173,30 @@ def test_bad_inputs_and_config_rules_are_refused_saying_why(alert_stack: Bridge)
 
     config_rules = get(bridge, "/api/alerts", source="config")["alerts"]
     assert config_rules, "the host rules of rules/host.rules.yml are loaded"
+    assert {rule["source"] for rule in config_rules} == {"config"}
+    assert get(bridge, "/api/alerts", severity="no-such-severity")["alerts"] == []
+    warnings = get(bridge, "/api/alerts", severity="warning")["alerts"]
+    assert warnings and {rule["labels"]["severity"] for rule in warnings} == {"warning"}
+    bad_state = requests.get(url, params={"state": "asleep"}, headers=ADMIN, timeout=10)
+    assert bad_state.status_code == 422
     config_id = config_rules[0]["id"]
     conflict = put(bridge, config_id, {"threshold": 1})
     assert conflict.status_code == 409
     assert "host.rules.yml" in conflict.json()["detail"]
     assert "monitoring.yml" in conflict.json()["detail"]
+
+
+def test_without_prometheus_reads_answer_503_naming_it_and_creates_are_kept_pending(
+    bridge_factory: BridgeFactory, pushgateway: Pushgateway
+) -> None:
+    bridge = bridge_factory(pushgateway.url)
+    listed = requests.get(f"{bridge.url}/api/alerts", headers=ADMIN, timeout=10)
+    assert listed.status_code == 503
+    assert "prometheus_url" in listed.json()["detail"]
+    assert listed.headers["Retry-After"] == "10"
+    body = {"name": "Disk almost full", "threshold": 90, "service": "data-processing"}
+    created = requests.post(f"{bridge.url}/api/alerts", json=body, headers=ADMIN, timeout=30)
+    assert created.status_code == 201, created.text
+    assert (created.json()["status"], created.json()["metric"]) == ("pending", "host_disk")
+    one = requests.get(f"{bridge.url}/api/alerts/{created.json()['id']}", headers=ADMIN, timeout=10).json()
+    assert (one["loaded"], one["state"], one["request"]) == (False, None, body)

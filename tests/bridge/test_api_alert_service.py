@@ -123,3 +123,15 @@ def test_with_prometheus_down_the_alert_is_stored_and_applied_when_it_starts(
     prometheus = stack.prometheus(rule_files=[rule_file])
     assert service_for(storage, rule_file, prometheus.url).apply() == APPLIED
     assert loaded_alert_ids(prometheus) == [created["id"]]
+
+
+def test_an_inferred_metric_is_inferred_again_when_a_put_renames_the_alert(
+    storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    alerts = service_for(storage, tmp_path / "api.rules.yml", None)
+    created = alerts.create(AlertRequest.model_validate(SEED_BODY))
+    assert (created["metric"], created["status"]) == ("host_cpu", PENDING)
+    assert "metric" not in created["request"]
+    renamed = alerts.update(created["id"], {"name": "Disk almost full", "description": "disk above 90%"})
+    assert (renamed["metric"], renamed["inferred"]) == ("host_disk", True)
+    assert rules_in(tmp_path / "api.rules.yml")[0]["alert"] == "DiskAlmostFull"

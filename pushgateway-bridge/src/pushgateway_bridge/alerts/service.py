@@ -108,11 +108,14 @@ class AlertService:
                 return PENDING
 
     def _body(self, alert_id: str, request: AlertRequest, created: float, now: float) -> Body:
+        asked = request.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        if request.inferred:
+            del asked["metric"]
         return {
             "id": alert_id,
             # As given, so that a PUT merges into what the client said (an inferred metric is inferred
             # again from the new name and description).
-            "request": request.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            "request": asked,
             "metric": request.metric,
             "inferred": request.inferred,
             "rule": build_rule(alert_id, request, self.default_for),
