@@ -98,7 +98,7 @@ def _fit_alert(method: str, body: dict[str, Any]) -> None:
         body["metric"] = body.get("metric") or "host_cpu"
         if not isinstance(body.get("threshold"), int | float):
             body["threshold"] = 1
-        if str(body["metric"]).startswith("service_") and body.get("service") is None:
+        if not str(body["metric"]).startswith("host_") and body.get("service") is None:
             body["service"] = "drawn"
     if isinstance(body.get("for"), str):
         body["for"] = "1m"

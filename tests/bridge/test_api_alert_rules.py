@@ -6,6 +6,7 @@ series: an alert must fire for the series whose `service` is exactly the hostile
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -78,7 +79,10 @@ def test_nothing_to_infer_is_refused_listing_every_metric() -> None:
         ({"labels": {"bad-name": "x"}}, "is not a label name"),
         ({"expr": "up == 0", "metric": "host_cpu"}, "metric or expr, not both"),
         ({"threshold": None}, "threshold: required"),
-        ({"metric": "service_cpu", "service": None}, "service: required"),
+        (
+            {"metric": "service_cpu", "service": None},
+            "service: required, service_cpu selects its series by service",
+        ),
         ({"colour": "red"}, "Extra inputs are not permitted"),
     ],
 )
@@ -204,7 +208,7 @@ def test_docs_list_every_metric_with_the_series_it_watches() -> None:
     for metric in METRICS:
         row = next((line for line in docs.splitlines() if line.startswith(f"| `{metric.name}` |")), None)
         assert row is not None, f"docs/api-alerts.md has no row for {metric.name}"
-        series = metric.expr("<service>").split(" ")[0].split("{")[0]
+        series = max(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", metric.expr("<service>")), key=len)
         assert series in row
         assert metric.unit in row
         assert all(word in row for word in metric.words)

@@ -17,8 +17,14 @@ class Metric:
     description: str
     unit: str
     words: tuple[str, ...]  # lowercase words that name this metric (inference)
-    per_service: bool  # True: `service` selects the series; False: `service` only labels the alert
+    # The label whose value `service` must equal (service, scheduler_id, pipeline_type); None for host
+    # metrics, where `service` only labels the alert.
+    selects_by: str | None
     build: Callable[[str], str]  # service -> PromQL of the value compared with the threshold
+
+    @property
+    def per_service(self) -> bool:
+        return self.selects_by is not None
 
     def expr(self, service: str) -> str:
         return self.build(service)
@@ -39,13 +45,23 @@ def _reported(metric_type: MetricType) -> Callable[[str], str]:
     return build
 
 
+def _selected(series: str, label: str, *, scale: int = 1, age: bool = False) -> Callable[[str], str]:
+    def build(value: str) -> str:
+        selected = f"{series}{{{label}={promql_string(value)}}}"
+        if age:
+            return f"time() - {selected}"
+        return f"{selected} * {scale}" if scale != 1 else selected
+
+    return build
+
+
 METRICS: tuple[Metric, ...] = (
     Metric(
         "host_cpu",
         "CPU busy on each host (host-exporter), instance:node_cpu_utilisation:rate5m",
         "percent",
         ("cpu", "processor"),
-        False,
+        None,
         _host("instance:node_cpu_utilisation:rate5m * 100"),
     ),
     Metric(
@@ -53,7 +69,7 @@ METRICS: tuple[Metric, ...] = (
         "memory used on each host, instance:node_memory_utilisation:ratio",
         "percent",
         ("memory", "ram", "mem"),
-        False,
+        None,
         _host("instance:node_memory_utilisation:ratio * 100"),
     ),
     Metric(
@@ -61,7 +77,7 @@ METRICS: tuple[Metric, ...] = (
         "space used on each mounted filesystem, instance_mountpoint:node_filesystem_utilisation:ratio",
         "percent",
         ("disk", "filesystem", "storage"),
-        False,
+        None,
         _host("instance_mountpoint:node_filesystem_utilisation:ratio * 100"),
     ),
     Metric(
@@ -69,7 +85,7 @@ METRICS: tuple[Metric, ...] = (
         "hottest sensor of each host, instance:node_cpu_temperature_celsius:max",
         "celsius",
         ("temperature", "temp", "thermal"),
-        False,
+        None,
         _host("instance:node_cpu_temperature_celsius:max"),
     ),
     *(
@@ -79,10 +95,51 @@ METRICS: tuple[Metric, ...] = (
             f' service_reported_value{{service="<service>", metric_type="{kind.value}"}}',
             "percent",
             ("network",) if kind is MetricType.network else (),
-            True,
+            "service",
             _reported(kind),
         )
         for kind in MetricType
+    ),
+    # The scheduler and pipeline APIs' series: `service` is the scheduler id or the pipeline type.
+    Metric(
+        "scheduler_consecutive_failures",
+        "failed runs in a row of the scheduler, scheduler_consecutive_failures",
+        "runs",
+        (),
+        "scheduler_id",
+        _selected("scheduler_consecutive_failures", "scheduler_id"),
+    ),
+    Metric(
+        "scheduler_run_duration",
+        "how long the scheduler's last run took, scheduler_last_run_duration_seconds",
+        "seconds",
+        (),
+        "scheduler_id",
+        _selected("scheduler_last_run_duration_seconds", "scheduler_id"),
+    ),
+    Metric(
+        "scheduler_heartbeat_age",
+        "seconds since the scheduler's last heartbeat, scheduler_last_heartbeat_timestamp_seconds",
+        "seconds",
+        (),
+        "scheduler_id",
+        _selected("scheduler_last_heartbeat_timestamp_seconds", "scheduler_id", age=True),
+    ),
+    Metric(
+        "pipeline_progress",
+        "progress of the pipeline's run, pipeline_progress_ratio",
+        "percent",
+        (),
+        "pipeline_type",
+        _selected("pipeline_progress_ratio", "pipeline_type", scale=100),
+    ),
+    Metric(
+        "pipeline_progress_age",
+        "seconds since the pipeline's progress last changed, pipeline_last_progress_change_timestamp_seconds",
+        "seconds",
+        (),
+        "pipeline_type",
+        _selected("pipeline_last_progress_change_timestamp_seconds", "pipeline_type", age=True),
     ),
 )
 BY_NAME = {metric.name: metric for metric in METRICS}

@@ -135,8 +135,9 @@ class AlertRequest(BaseModel):
             self._inferred = True
         if self.threshold is None:
             raise ValueError(f"threshold: required to compare {self.metric} with")
-        if BY_NAME[self.metric].per_service and self.service is None:
-            raise ValueError(f"service: required, {self.metric} is a per-service metric")
+        selects_by = BY_NAME[self.metric].selects_by
+        if selects_by is not None and self.service is None:
+            raise ValueError(f"service: required, {self.metric} selects its series by {selects_by}")
         return self
 
     @property
