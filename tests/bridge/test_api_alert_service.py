@@ -14,7 +14,7 @@ from pushgateway_bridge.alerts import rulefile
 from pushgateway_bridge.alerts.models import AlertRequest
 from pushgateway_bridge.alerts.prometheus import PrometheusClient
 from pushgateway_bridge.alerts.rulefile import RuleFileRejected
-from pushgateway_bridge.alerts.service import APPLIED, KIND, PENDING, AlertService
+from pushgateway_bridge.alerts.service import APPLIED, KIND, PENDING, AlertNotFound, AlertService
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 from stack import Prometheus, Stack, free_port
 
@@ -135,3 +135,16 @@ def test_an_inferred_metric_is_inferred_again_when_a_put_renames_the_alert(
     renamed = alerts.update(created["id"], {"name": "Disk almost full", "description": "disk above 90%"})
     assert (renamed["metric"], renamed["inferred"]) == ("host_disk", True)
     assert rules_in(tmp_path / "api.rules.yml")[0]["alert"] == "DiskAlmostFull"
+
+
+def test_a_change_to_an_alert_deleted_meanwhile_does_not_bring_it_back(
+    storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    alerts = service_for(storage, tmp_path / "api.rules.yml", None)
+    created = alerts.create(AlertRequest.model_validate(SEED_BODY))
+    stale = alerts.stored(created["id"])  # what a PUT read before another client's DELETE
+    alerts.delete(created["id"])
+    with pytest.raises(AlertNotFound):
+        alerts._change(created["id"], {**stale, "deleted": False}, previous=stale, created=stale["created"])
+    assert alerts.live() == []
+    assert rules_in(tmp_path / "api.rules.yml") == []

@@ -126,6 +126,8 @@ class AlertService:
 
     def _change(self, alert_id: str, body: Body, previous: Body | None, created: float) -> Body:
         with self.lock:
+            if previous is not None:
+                self.stored(alert_id)  # AlertNotFound when another client deleted it meanwhile
             others = [other["rule"] for other in self.live() if other["id"] != alert_id]
             rules = others if body["deleted"] else [*others, body["rule"]]
             text = render_rule_file(rules)
