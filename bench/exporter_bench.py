@@ -19,13 +19,14 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from processes import free_port, rss_bytes
 
 # node_exporter collectors that measure what ours do (ours add rpi_throttled and processes, which export
 # nothing on this machine without a Pi or configured groups).
@@ -44,12 +45,6 @@ SHARED_COLLECTORS = (
     "time",
     "uname",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def scrape_loop(port: int, count: int, queue: multiprocessing.Queue[list[float]]) -> None:
@@ -75,13 +70,6 @@ class LoadResult:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 def load(pid: int, port: int, concurrency: int, per_client: int) -> LoadResult:

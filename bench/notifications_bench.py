@@ -27,7 +27,6 @@ import multiprocessing as mp
 import os
 import resource
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,36 +43,12 @@ import requests
 import uvloop
 import yaml
 from notification_peers import KEY, Schedule, anchor_server, post_schedule, smtp_server
+from processes import free_port, rss_bytes, wait_ready
 from websockets.asyncio.client import ClientConnection, connect
 
 ID_SLICE = slice(7, 43)  # a frame starts {"id":"<36 characters>": the id without parsing the JSON
 SETTLE_SECONDS = 2.0  # after connecting, before reading idle RSS
 DRAIN_SECONDS = 15.0  # at most this long after the last POST for frames still on their way
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"bench: {url} did not become ready")
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise SystemExit(f"bench: no VmRSS for pid {pid}")
 
 
 def raise_fd_limit(needed: int) -> None:
