@@ -120,14 +120,21 @@ class Directory:
         }
         return cls(frozenset(channel for channel, on in present.items() if on), targets, slack_bot)
 
+    def unconfigured(self, channel: Channel) -> str | None:
+        """Why `channel` cannot be used here at all, or None."""
+        if channel in self.channels:
+            return None
+        key = SOURCE_KEYS.get(channel, channel.value)
+        return f"{channel} is not configured (monitoring.yml notifications.channels.{key})"
+
     def problem(self, channel: Channel, to: str) -> str | None:
         """Why `to` cannot be used on `channel` here, or None."""
         wrong_form = address_problem(channel, to)
         if wrong_form:
             return wrong_form
-        if channel not in self.channels:
-            key = SOURCE_KEYS.get(channel, channel.value)
-            return f"{channel} is not configured (monitoring.yml notifications.channels.{key})"
+        unconfigured = self.unconfigured(channel)
+        if unconfigured:
+            return unconfigured
         if channel not in NAMED_CHANNELS:
             return None
         names = self.targets.get(channel, frozenset())

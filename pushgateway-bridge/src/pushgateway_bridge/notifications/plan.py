@@ -73,8 +73,9 @@ def plan(
 def _problem(channel: Channel, address: str, directory: Directory) -> tuple[str, str] | None:
     if channel is Channel.realtime:
         return None
-    if channel not in directory.channels:
-        return "channel", directory.problem(channel, address or "x") or f"{channel} is not configured"
+    unconfigured = directory.unconfigured(channel)
+    if unconfigured:
+        return "channel", unconfigured
     if not address:
         return (
             "to",
