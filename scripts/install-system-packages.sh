@@ -11,6 +11,9 @@ command -v prometheus-pushgateway >/dev/null || packages+=(prometheus-pushgatewa
 command -v prometheus-alertmanager >/dev/null || packages+=(prometheus-alertmanager)
 command -v amtool >/dev/null || packages+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || packages+=(prometheus-node-exporter)
+# Endpoint probes (the System Service's performance view) and the many-bridges storage backend.
+command -v prometheus-blackbox-exporter >/dev/null || packages+=(prometheus-blackbox-exporter)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || packages+=(postgresql)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 command -v make >/dev/null || packages+=(make)
 command -v docker-compose >/dev/null || packages+=(docker-compose)

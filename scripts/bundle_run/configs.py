@@ -17,7 +17,13 @@ from scripts.bundle_run.paths import API_RULES_FILE, ROOT, RUN_DIR
 # What requests without a key may write: the sidecar seed's snippet sends none. Loopback only, a demo.
 # The System Service seed's curl commands and its browser WebSocket send none either: every user's
 # notifications, on loopback.
-ANONYMOUS_SCOPE: dict[str, Any] = {"services": ["*"], "schedulers": [], "users": ["*"], "rate_per_second": 50}
+ANONYMOUS_SCOPE: dict[str, Any] = {
+    "services": ["*"],
+    "schedulers": [],
+    "users": ["*"],
+    "read": True,
+    "rate_per_second": 50,
+}
 
 
 def bridge_config_file(demo_key: str) -> Path:

@@ -36,6 +36,7 @@ def default_config() -> dict[str, Any]:
                 "schedulers": ["*"],
                 "notify": ["*"],  # the key Alertmanager sends to the relays (tests/rules/test_relays.py)
                 "users": ["*"],  # the notification API, every user
+                "read": True,  # the System Service's query API: metrics, logs, traces, alerts
                 "rate_per_second": 10000,
             },
             {

@@ -53,6 +53,20 @@ class Principal:
     unrestricted: bool = False
     notify: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
+    read: bool = False
+
+    def require_read(self) -> None:
+        """Metrics, logs, traces and alerts over the System Service's query API."""
+        if not (self.unrestricted or self.read):
+            raise AuthError(403, f"key '{self.name}' may not read monitoring data (its scope has no 'read')")
+
+    def readable_services_regex(self) -> str:
+        """The key's service globs as one RE2 alternation, for a `service=~"..."` (or LogQL) matcher the
+        bridge adds to every query it makes for this key. RE2 matches are anchored by Prometheus and Loki."""
+        if self.unrestricted:
+            return ".*"
+        # "a^" matches nothing (not even the empty value of a series without the label).
+        return "|".join(_glob_to_re2(pattern) for pattern in self.services) or "a^"
 
     def may_use_user(self, user_id: str) -> bool:
         return self.unrestricted or any(fnmatchcase(user_id, pattern) for pattern in self.users)
@@ -83,6 +97,22 @@ class Principal:
             raise AuthError(403, f"key '{self.name}' may not send to relay target '{relay}'")
 
 
+def _glob_to_re2(pattern: str) -> str:
+    """fnmatch's `*` and `?` as RE2; every other character literal (fnmatch.translate writes Python-only
+    syntax such as `(?s:...)\\Z`). `[...]` classes are taken literally: service globs never use them."""
+    parts = []
+    for char in pattern:
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif char.isalnum() or char in "_-":
+            parts.append(char)
+        else:
+            parts.append("\\" + char)
+    return "".join(parts)
+
+
 def _principal(name: str, scope: Scope) -> Principal:
     capacity = max(1.0, scope.rate_per_second)
     return Principal(
@@ -92,6 +122,7 @@ def _principal(name: str, scope: Scope) -> Principal:
         bucket=TokenBucket(rate=scope.rate_per_second, capacity=capacity, tokens=capacity),
         notify=tuple(scope.notify),
         users=tuple(scope.users),
+        read=scope.read,
     )
 
 

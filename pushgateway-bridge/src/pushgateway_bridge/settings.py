@@ -21,7 +21,7 @@ HEX_SHA256_LENGTH = 64
 class Scope(BaseModel):
     """What a caller may write: glob patterns of service names (also pipelines and sidecar apps), of
     scheduler ids, of notification relay targets (`teams/<name>`, `sms/<name>`) and of user ids (the
-    notification API), and its rate limit."""
+    notification API), whether it may read monitoring data, and its rate limit."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -31,6 +31,9 @@ class Scope(BaseModel):
     notify: list[str] = Field(default_factory=list)
     # The System Service's notifications: whose notifications, preferences and socket the key may use.
     users: list[str] = Field(default_factory=list)
+    # Reading monitoring data (metrics, logs, traces, alerts): off by default. What a reader sees is still
+    # limited to the services its `services` globs match, by matchers the bridge adds to every query.
+    read: bool = False
     rate_per_second: float = Field(default=50.0, gt=0)
 
 
