@@ -18,6 +18,7 @@ from pushgateway_bridge.api.routes import (
     notifications,
     notify,
     schedulers,
+    service_discovery,
     sidecar,
 )
 from pushgateway_bridge.api.routes.notifications_ws import build_router
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         notifications,
         alertmanager_receiver,
         alerts,
+        service_discovery,
     ):
         app.include_router(module.router)
 
