@@ -14,6 +14,7 @@ from pushgateway_bridge.alerts.reconciler import AlertReconciler
 from pushgateway_bridge.alerts.service import AlertService
 from pushgateway_bridge.auth import Authenticator
 from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
+from pushgateway_bridge.forwarder_remote_write import RemoteWriteWorker
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.notifications.config import NotificationsConfig, load_notifications
 from pushgateway_bridge.notifications.delivery import NotificationSink
@@ -25,6 +26,7 @@ from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
 from pushgateway_bridge.sinks.events_file import EventsFileSink
 from pushgateway_bridge.sinks.loki import LokiSink
 from pushgateway_bridge.sinks.notify import NotifySink
+from pushgateway_bridge.sinks.remote_write import RemoteWriteSink
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, Storage
 from pushgateway_bridge.storage.records import RecordWrite
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
@@ -40,7 +42,9 @@ class Bridge:
         )
         self.auth = Authenticator(settings)
         self.metrics = BridgeMetrics()
-        self.metrics.attach_storage(self.storage)
+        self.metrics.attach_storage(
+            self.storage, "remote_write" if settings.remote_write_url else "pushgateway"
+        )
         self.workers: dict[str, Worker] = {}
         self.settler: _Settler | None = None
         self.escalator: Escalator | None = None
@@ -70,7 +74,11 @@ class Bridge:
         s = self.settings
         if s.auth_disabled:
             log.warning("auth_disabled is set: every request is accepted without an API key")
-        self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics)
+        if s.remote_write_url:
+            sink = RemoteWriteSink(s.remote_write_url, s.request_timeout_seconds)
+            self.workers["remote_write"] = RemoteWriteWorker(s, self.storage, self.metrics, sink)
+        else:
+            self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics)
         log_sink = (
             LokiSink(s.loki_url, s.loki_tenant, s.request_timeout_seconds)
             if s.loki_url
@@ -127,8 +135,8 @@ class Bridge:
             )
             self.escalator.start()
         log.info(
-            "bridge started: pushgateway=%s alertmanager=%s logs=%s data=%s",
-            s.pushgateway_url,
+            "bridge started: metrics=%s alertmanager=%s logs=%s data=%s",
+            f"remote write to {s.remote_write_url}" if s.remote_write_url else s.pushgateway_url,
             s.alertmanager_url or "-",
             s.loki_url or s.events_path,
             s.data_dir,

@@ -36,6 +36,19 @@ def backoff(attempt: int, settings: Settings) -> float:
     return float(step * random.uniform(0.5, 1.0))  # noqa: S311  (jitter, not cryptography)
 
 
+def expire_silent(settings: Settings, storage: Storage, metrics: BridgeMetrics) -> None:
+    """Turn entities silent past their kind's TTL into tombstones (deleted downstream next)."""
+    ttl = settings.group_ttl_seconds
+    for kind in KINDS:
+        seconds = getattr(ttl, kind)
+        if seconds <= 0:
+            continue
+        for _key, state in storage.expire(kind, time.time() - seconds):
+            job, labels = grouping(kind, state)
+            log.info("expiring group job=%s %s: silent for more than %gs", job, dict(labels), seconds)
+            metrics.groups_expired.labels(job).inc()
+
+
 class Worker(threading.Thread):
     downstream = ""
 
@@ -129,15 +142,7 @@ class PushgatewayWorker(Worker):
         self.start_time = started
 
     def expire(self) -> None:
-        ttl = self.settings.group_ttl_seconds
-        for kind in KINDS:
-            seconds = getattr(ttl, kind)
-            if seconds <= 0:
-                continue
-            for _key, state in self.storage.expire(kind, time.time() - seconds):
-                job, labels = grouping(kind, state)
-                log.info("expiring group job=%s %s: silent for more than %gs", job, dict(labels), seconds)
-                self.metrics.groups_expired.labels(job).inc()
+        expire_silent(self.settings, self.storage, self.metrics)
 
     def delete_tombstones(self) -> None:
         for kind, key, state in self.storage.tombstones():

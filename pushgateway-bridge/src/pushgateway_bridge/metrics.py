@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from pushgateway_bridge.notifications.realtime import Hub
 from pushgateway_bridge.storage.base import Storage
 
-DOWNSTREAMS = ("pushgateway", "alertmanager", "loki", "notify", "notifications")
+DOWNSTREAMS = ("pushgateway", "remote_write", "alertmanager", "loki", "notify", "notifications")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -152,10 +152,13 @@ def _histogram(spec: OwnMetric, registry: CollectorRegistry) -> Histogram:
 
 
 class OutboxCollector(Collector):
-    """Backlog per downstream, read from storage at scrape time."""
+    """Backlog per downstream, read from storage at scrape time. The entity series go to one downstream,
+    `state_downstream` (pushgateway or remote_write): its backlog is the entities changed or deleted since
+    it last wrote them."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, state_downstream: str = "pushgateway") -> None:
         self.storage = storage
+        self.state_downstream = state_downstream
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         stats = self.storage.pending_stats()
@@ -164,7 +167,7 @@ class OutboxCollector(Collector):
         now = time.time()
         for downstream in DOWNSTREAMS:
             count, created = stats.get(downstream, (0, None))
-            if downstream == "pushgateway":
+            if downstream == self.state_downstream:
                 count = len(self.storage.dirty()) + len(self.storage.tombstones())
             pending.add_metric([downstream], count)
             oldest.add_metric([downstream], now - created if created else 0.0)
@@ -204,5 +207,5 @@ class BridgeMetrics:
     def attach_hub(self, hub: Hub) -> None:
         self.registry.register(HubCollector(hub))
 
-    def attach_storage(self, storage: Storage) -> None:
-        self.registry.register(OutboxCollector(storage))
+    def attach_storage(self, storage: Storage, state_downstream: str = "pushgateway") -> None:
+        self.registry.register(OutboxCollector(storage, state_downstream))

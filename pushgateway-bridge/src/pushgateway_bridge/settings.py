@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BRIDGE_", extra="forbid", env_nested_delimiter="__")
 
     pushgateway_url: str = "http://127.0.0.1:9091"
+    # Entity series by Prometheus remote write to this URL (e.g. Prometheus' /api/v1/write, Mimir's
+    # /api/v1/push) instead of Pushgateway; unset: Pushgateway, as for one site.
+    remote_write_url: str | None = None
     alertmanager_url: str | None = None
     loki_url: str | None = None
     # notifications.yml, rendered by `make rules` from monitoring.yml's `notifications:` section: the

@@ -1,0 +1,136 @@
+"""Entity series by Prometheus remote write, in place of Pushgateway (setting `remote_write_url`).
+
+A receiver keeps no "current value" the way Pushgateway does: a series is a sequence of samples, and one
+not written for 5 minutes goes stale. So every flush writes the current value of every series of every live
+entity, at one timestamp. A series written before and not now (the entity was deleted or expired, or a
+label value changed, as a pipeline's `step`) gets a staleness marker at once: a query stops seeing it right
+away, as it does when a scraped series leaves Pushgateway's page.
+
+A receiver that is down loses nothing the bridge holds: the next flush after it is back writes every
+entity's state as it is then, and the markers of deletions made meanwhile (tombstones are forgotten only
+once written). Samples of the flushes in between are not queued: like a failed scrape, the outage shows
+as a gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from pushgateway_bridge.domain.kinds import KINDS
+from pushgateway_bridge.forwarder import Worker, backoff, expire_silent
+from pushgateway_bridge.metrics import BridgeMetrics
+from pushgateway_bridge.settings import Settings
+from pushgateway_bridge.sinks.base import SinkError
+from pushgateway_bridge.sinks.remote_write import RemoteWriteSink, entity_series
+from pushgateway_bridge.sinks.remote_write_proto import (
+    STALE_NAN,
+    Labels,
+    compress,
+    encode_labels,
+    encode_series,
+    is_stale,
+)
+from pushgateway_bridge.storage.base import Storage
+
+log = logging.getLogger("pushgateway_bridge.forwarder")
+
+# Series in one request: about what Prometheus itself sends, well under every receiver's size limit.
+MAX_SERIES_PER_REQUEST = 2000
+
+Batch = list[tuple[Labels, float]]
+
+
+class RemoteWriteWorker(Worker):
+    """Writes every live entity's series each flush; staleness markers for series no longer written."""
+
+    downstream = "remote_write"
+
+    def __init__(
+        self, settings: Settings, storage: Storage, metrics: BridgeMetrics, sink: RemoteWriteSink
+    ) -> None:
+        super().__init__(settings, storage, metrics)
+        self.sink = sink
+        self.written: set[Labels] = set()  # series the receiver holds a live sample of
+        self.encoded: dict[Labels, bytes] = {}  # a series' labels rarely change: encoded once
+        self.last_timestamp_ms = 0
+        self.next_expiry = 0.0
+
+    def close(self) -> None:
+        self.sink.close()
+
+    def step(self) -> float:
+        interval = self.settings.flush_interval_seconds
+        now = time.monotonic()
+        if now >= self.next_expiry:
+            self.next_expiry = now + max(interval, 1.0)
+            expire_silent(self.settings, self.storage, self.metrics)
+        try:
+            self.flush()
+        except SinkError as error:
+            self.failed(error)
+            return backoff(self.failures - 1, self.settings)
+        return interval
+
+    def timestamp_ms(self) -> int:
+        """Now, in ms, later than any sample written before: a receiver refuses one out of order."""
+        self.last_timestamp_ms = max(time.time_ns() // 1_000_000, self.last_timestamp_ms + 1)
+        return self.last_timestamp_ms
+
+    def flush(self) -> None:
+        tombstones = self.storage.tombstones()
+        dirty = self.storage.dirty()
+        current: dict[Labels, float] = {}
+        for kind in KINDS:
+            for state in self.storage.entities(kind).values():
+                current.update(entity_series(kind, state))
+        gone = set(self.written)
+        for dead_kind, _key, last in tombstones:  # after a restart `written` is empty: last states tell
+            gone.update(labels for labels, _value in entity_series(dead_kind, last))
+        gone.difference_update(current)
+        rows: Batch = [*current.items(), *((labels, STALE_NAN) for labels in sorted(gone))]
+        timestamp = self.timestamp_ms()
+        for start in range(0, len(rows), MAX_SERIES_PER_REQUEST):
+            self.deliver(rows[start : start + MAX_SERIES_PER_REQUEST], timestamp)
+        # Complete: every row is written or dead-lettered.
+        self.written = set(current)
+        self.encoded = {labels: self.encoded[labels] for labels in current if labels in self.encoded}
+        for dead_kind, key, _last in tombstones:
+            self.storage.forget_tombstone(dead_kind, key)
+        for changed_kind, key, version in dirty:
+            self.storage.mark_pushed(changed_kind, key, version)
+
+    def deliver(self, batch: Batch, timestamp: int) -> None:
+        """Write `batch`; a refused one is halved until the refused series are alone, so one series the
+        receiver rejects does not drop the others. Transient errors propagate (retried with backoff)."""
+        try:
+            self.write(batch, timestamp)
+        except SinkError as error:
+            if not error.permanent:
+                raise
+            if len(batch) == 1:
+                self.failed(error)
+                self.metrics.dead_letters.labels(self.downstream).inc()
+                return
+            half = len(batch) // 2
+            self.deliver(batch[:half], timestamp)
+            self.deliver(batch[half:], timestamp)
+
+    def write(self, batch: Batch, timestamp: int) -> None:
+        parts = []
+        for labels, value in batch:
+            encoded = self.encoded.get(labels)
+            if encoded is None:
+                encoded = self.encoded[labels] = encode_labels(labels)
+            parts.append(encode_series(encoded, ((value, timestamp),)))
+        body = compress(b"".join(parts))
+        started = time.perf_counter()
+        self.sink.write(body)
+        self.metrics.forward_duration.labels(self.downstream).observe(time.perf_counter() - started)
+        self.metrics.forwarded.labels(self.downstream).inc(len(batch))
+        for labels, value in batch:
+            if is_stale(value):
+                self.written.discard(labels)
+            else:
+                self.written.add(labels)
+        self.up()

@@ -1,0 +1,183 @@
+"""Entity series by Prometheus remote write (`remote_write_url`): the wire format against the protobuf
+package, the same series as through Pushgateway in the real Prometheus, staleness on deletion and expiry,
+a receiver down and back, a refused series dead-lettered alone."""
+
+from __future__ import annotations
+
+import math
+import struct
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from bridge.conftest import Bridge, BridgeFactory, default_config
+from fakes.http import Request
+from fakes.remote_write import RemoteWriteReceiver, Sample, decode, key
+from pushgateway_bridge.sinks.remote_write import classify
+from pushgateway_bridge.sinks.remote_write_proto import (
+    STALE_NAN,
+    TimeSeries,
+    compress,
+    encode,
+    is_stale,
+    labels_of,
+)
+from stack import Prometheus, ServerProcess, Stack, binary, free_port, wait_until
+from stack.prometheus import prometheus_config
+
+RECEIVER_FLAG = "--web.enable-remote-write-receiver"
+# The series a query sees of the bridge's entities (Pushgateway's own push_*_seconds left out).
+ENTITY_SERIES = '{__name__=~"(scheduler|service|pipeline|sidecar_job)_.+", job!=""}'
+HEADERS_V1 = {
+    "content-type": "application/x-protobuf",
+    "content-encoding": "snappy",
+    "x-prometheus-remote-write-version": "0.1.0",
+}
+
+
+def write_request(series: list[TimeSeries]) -> Request:
+    return Request("POST", "/api/v1/write", {}, HEADERS_V1, compress(encode(series)))
+
+
+def test_write_request_decodes_with_the_protobuf_package() -> None:
+    labels = labels_of("scheduler_info", {"scheduler_id": "a/b", "owner_email": "", "job": "scheduler"})
+    assert labels == (("__name__", "scheduler_info"), ("job", "scheduler"), ("scheduler_id", "a/b"))
+    series = [
+        TimeSeries(labels, ((1.0, 1_700_000_000_000), (0.25, 1_700_000_001_000))),
+        TimeSeries(labels_of("x_total", {"v": "ü ✓"}), ((STALE_NAN, 2**40),)),
+    ]
+    samples = decode(write_request(series))
+    assert samples[:2] == [
+        Sample(dict(labels), 1.0, 1_700_000_000_000),
+        Sample(dict(labels), 0.25, 1_700_000_001_000),
+    ]
+    assert samples[2].labels == {"__name__": "x_total", "v": "ü ✓"}
+    assert samples[2].timestamp_ms == 2**40
+    assert struct.pack("<d", samples[2].value).hex() == "020000000000f07f"  # 0x7ff0000000000002
+    assert is_stale(samples[2].value) and not is_stale(math.nan)
+
+
+@pytest.mark.parametrize("bad_name", ["0x", "a-b", "__name__", ""])
+def test_label_names_the_format_forbids_are_refused(bad_name: str) -> None:
+    with pytest.raises(ValueError, match="invalid label name"):
+        labels_of("m", {bad_name: "v"})
+
+
+def test_the_strict_receiver_refuses_unsorted_labels() -> None:
+    unsorted = TimeSeries((("__name__", "m"), ("b", "1"), ("a", "2")), ((1.0, 1),))
+    with pytest.raises(Exception, match="400"):
+        decode(write_request([unsorted]))
+
+
+@pytest.mark.parametrize(
+    ("status", "retried"),
+    [(500, True), (502, True), (503, True), (429, True), (400, False), (401, False), (404, False), (408, False)],
+)
+def test_only_5xx_and_429_are_retried(status: int, retried: bool) -> None:
+    permanent, _kind = classify(status)
+    assert permanent is not retried
+
+
+# --- against the real Prometheus ------------------------------------------------------------------------
+
+
+def remote_write_config(**extra: Any) -> dict[str, Any]:
+    return {**default_config(), **extra}
+
+
+def start_bridge(
+    bridge_factory: BridgeFactory, write_url: str, data_dir: Path | None = None, **config: Any
+) -> Bridge:
+    # The Pushgateway URL points nowhere: with remote_write_url set it must not be used.
+    return bridge_factory(
+        f"http://127.0.0.1:{free_port()}",
+        config=remote_write_config(**config),
+        data_dir=data_dir,
+        extra_env={"BRIDGE_REMOTE_WRITE_URL": write_url},
+    )
+
+
+def post(bridge: Bridge, path: str, body: dict[str, Any], method: str = "post") -> None:
+    response = requests.request(method, bridge.url + path, json=body, headers=bridge.headers(), timeout=5)
+    assert response.ok, (path, response.status_code, response.text)
+
+
+def every_kind_of_request(bridge: Bridge) -> None:
+    """Requests that touch every series of the catalogue (empty labels and one-hot series included)."""
+    schedulers = "/api/v1/schedulers"
+    post(bridge, f"{schedulers}/register", {"scheduler_id": "eod", "service_name": "S", "job_name": "J"})
+    post(bridge, f"{schedulers}/eod/heartbeat", {})
+    post(bridge, f"{schedulers}/eod/status", {"status": "running"}, "put")
+    post(bridge, f"{schedulers}/eod/status", {"status": "completed", "execution_time_ms": 1500}, "put")
+    post(bridge, f"{schedulers}/eod/status", {"status": "failed", "error_message": "disk"}, "put")
+    post(bridge, "/services/", {"name": "api", "status": "up"})
+    post(bridge, "/metrics/", {"service": "api", "metric_type": "cpu", "value": 42.5})
+    post(bridge, "/alerts/", {"title": "t", "message": "m", "severity": "critical", "service": "api"})
+    post(
+        bridge,
+        "/pipelines/",
+        {"pipeline_type": "training", "status": "running", "metadata": {"progress": 40, "step": "fit"}},
+    )
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "site_id": "site1",
+        "app": {"name": "loader", "version": "2.1"},
+        "entity_type": "job",
+        "business_key": "order/42",
+        "kind": "progress",
+        "progress": 0.5,
+    }
+    post(bridge, "/v1/event", event)
+
+
+def series_of(prometheus: Prometheus) -> dict[tuple[tuple[str, str], ...], float]:
+    return {
+        key(sample["metric"]): float(sample["value"][1]) for sample in prometheus.query(ENTITY_SERIES)
+    }
+
+
+def complete(series: dict[tuple[tuple[str, str], ...], float]) -> dict[Any, float] | None:
+    """`series` once the last change of each kind of `every_kind_of_request` is in it."""
+    last_changes = [
+        (("__name__", "scheduler_runs_total"), ("outcome", "failure")),
+        (("__name__", "service_alerts_total"), ("severity", "critical")),
+        (("__name__", "pipeline_step_info"), ("step", "fit")),
+        (("__name__", "sidecar_job_progress_ratio"),),
+    ]
+    found = [any(set(want) <= set(k) and v > 0 for k, v in series.items()) for want in last_changes]
+    return series if all(found) else None
+
+
+def test_remote_write_gives_the_series_the_pushgateway_path_gives(
+    stack: Stack, bridge_factory: BridgeFactory, tmp_path: Path
+) -> None:
+    """The same requests, taken once, as the Pushgateway path and the remote-write path show them: the
+    bridge runs on Pushgateway (scraped by one Prometheus), then on the same data by remote write to a
+    second Prometheus, so every value (receipt times included) must be equal, and every label."""
+    pushgateway = stack.pushgateway()
+    scraping = stack.prometheus([pushgateway.url.split("://")[1]], honor_labels=True)
+    receiving = stack.prometheus(extra_args=[RECEIVER_FLAG])
+    data_dir = tmp_path / "one-bridge"
+    bridge = bridge_factory(pushgateway.url, data_dir=data_dir)
+    every_kind_of_request(bridge)
+    scraped = wait_until(lambda: complete(series_of(scraping)), timeout=20, what="the pushed series")
+    bridge.process.stop()
+
+    start_bridge(bridge_factory, receiving.url + "/api/v1/write", data_dir=data_dir)
+    written = wait_until(lambda: complete(series_of(receiving)), timeout=20, what="the written series")
+
+    assert set(written) == set(scraped)
+    assert written == scraped
+    # The labels are those of the Pushgateway path: job and grouping labels, no instance, no empty label.
+    info = dict(next(k for k in written if ("__name__", "scheduler_info") in k))
+    assert info == {
+        "__name__": "scheduler_info",
+        "job": "scheduler",
+        "scheduler_id": "eod",
+        "service_name": "S",
+        "job_name": "J",
+    }
