@@ -1,0 +1,140 @@
+"""The configured integrations in the running bridge: their sinks and forwarder threads, the outbox items
+of each accepted event, and their health for /ready.
+
+Each enabled entry is one more outbox downstream (`integration:<name>`) with its own OutboxWorker, so it
+has Loki's guarantees: an event's items commit with the request (durable, answered only once committed),
+are delivered at least once with backoff, count against `spool_max_events`, and a permanent refusal is a
+dead letter. A slow or absent integration only grows its own backlog.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pushgateway_bridge.api.routes.common import EVENTS
+from pushgateway_bridge.configfile import ConfigError
+from pushgateway_bridge.forwarder import BatchSink, OutboxWorker
+from pushgateway_bridge.integrations.config import (
+    KEY,
+    FileConfig,
+    Integration,
+    LocalApiConfig,
+    OtlpConfig,
+    WebhookConfig,
+)
+from pushgateway_bridge.integrations.files import FileExportSink
+from pushgateway_bridge.integrations.local_api import LocalApiSink
+from pushgateway_bridge.integrations.otlp import OtlpSink
+from pushgateway_bridge.integrations.webhook import WebhookSink
+from pushgateway_bridge.metrics import BridgeMetrics
+from pushgateway_bridge.settings import Settings
+from pushgateway_bridge.sinks.base import SinkError
+from pushgateway_bridge.storage.base import OutboxItem, Storage
+
+
+def sink(integration: Integration) -> BatchSink:
+    config, name = integration.config, integration.name
+    if isinstance(config, WebhookConfig):
+        return WebhookSink(name, config)
+    if isinstance(config, FileConfig):
+        return FileExportSink(name, config, "csv" if integration.type == "csv" else "json")
+    if isinstance(config, LocalApiConfig):
+        return LocalApiSink(name, config)
+    assert isinstance(config, OtlpConfig)
+    return OtlpSink(name, config)
+
+
+def _opened(integration: Integration) -> BatchSink:
+    """The sink, or ConfigError: an export file that cannot be opened refuses the start."""
+    try:
+        return sink(integration)
+    except SinkError as exc:
+        raise ConfigError(KEY, f"{integration.name}: {exc.message}") from None
+
+
+def target(integration: Integration) -> str:
+    """Where it delivers, for /ready (never a secret: webhook and OTLP URLs as configured)."""
+    config = integration.config
+    if isinstance(config, WebhookConfig):
+        return config.url
+    if isinstance(config, FileConfig):
+        return str(config.path)
+    if isinstance(config, LocalApiConfig):
+        return config.base_url
+    return config.endpoint
+
+
+class Integrations:
+    def __init__(self, integrations: Sequence[Integration]) -> None:
+        self.integrations = list(integrations)
+        # Only a local_api entry needs the event as received; without one the route does not keep it.
+        self.keeps_originals = any(i.type == "local_api" for i in self.integrations)
+        self.sinks = {i.downstream: _opened(i) for i in self.integrations}
+        self.workers: dict[str, OutboxWorker] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.integrations)
+
+    def start_workers(
+        self, settings: Settings, storage: Storage, metrics: BridgeMetrics
+    ) -> dict[str, OutboxWorker]:
+        for integration in self.integrations:
+            downstream = integration.downstream
+            metrics.add_downstream(downstream)
+            self.workers[downstream] = OutboxWorker(
+                downstream,
+                self.sinks[downstream],
+                settings,
+                storage,
+                metrics,
+                integration.config.batch_size,
+                settings.flush_interval_seconds,
+            )
+        return self.workers
+
+    def fan_out(self, outbox: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Each event item, and one more per integration: the neutral event, or for local_api the event
+        as received (events without one, from the other APIs, have no sidecar form and are not sent)."""
+        items: list[OutboxItem] = []
+        for item in outbox:
+            if item.downstream != EVENTS:
+                items.append(item)
+                continue
+            event: Mapping[str, Any] = item.payload
+            original = event.get("original")  # domain/events.py: kept for local_api only
+            if original is not None:
+                event = {k: v for k, v in event.items() if k != "original"}
+                items.append(OutboxItem(EVENTS, item.key, event))
+            else:
+                items.append(item)
+            for integration in self.integrations:
+                if integration.type != "local_api":
+                    items.append(OutboxItem(integration.downstream, item.key, event))
+                elif original is not None:
+                    items.append(OutboxItem(integration.downstream, item.key, original))
+        return items
+
+    def wake(self, pending: int) -> None:
+        for worker in self.workers.values():
+            if pending >= worker.batch_size and not worker.wake.is_set():
+                worker.wake.set()
+
+    def health(self, stats: Mapping[str, tuple[int, float | None]]) -> dict[str, Any]:
+        """Each integration: its type and target, whether its last delivery went through (`reachable`: no
+        retryable failure since), its last error, and its backlog."""
+        now = time.time()
+        found: dict[str, Any] = {}
+        for integration in self.integrations:
+            worker = self.workers.get(integration.downstream)
+            pending, oldest = stats.get(integration.downstream, (0, None))
+            found[integration.downstream] = {
+                "type": integration.type,
+                "target": target(integration),
+                "reachable": worker is not None and worker.failures == 0,
+                "last_error": worker.last_error if worker else None,
+                "pending": pending,
+                "oldest_pending_age_seconds": round(now - oldest, 3) if oldest else 0.0,
+            }
+        return found
