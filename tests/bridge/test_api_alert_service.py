@@ -12,9 +12,9 @@ import yaml
 
 from pushgateway_bridge.alerts import rulefile
 from pushgateway_bridge.alerts.models import AlertRequest
-from pushgateway_bridge.alerts.prometheus import PrometheusClient
 from pushgateway_bridge.alerts.rulefile import RuleFileRejected
 from pushgateway_bridge.alerts.service import APPLIED, KIND, PENDING, AlertNotFound, AlertService
+from pushgateway_bridge.queries.prometheus import PrometheusClient
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 from stack import Prometheus, Stack, free_port
 

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter
 
-from pushgateway_bridge.alerts.prometheus import PrometheusClient
 from pushgateway_bridge.alerts.reconciler import AlertReconciler
 from pushgateway_bridge.alerts.service import AlertService
 from pushgateway_bridge.auth import Authenticator
@@ -21,6 +20,7 @@ from pushgateway_bridge.notifications.delivery import NotificationSink
 from pushgateway_bridge.notifications.escalation import Escalator
 from pushgateway_bridge.notifications.realtime import Hub
 from pushgateway_bridge.notifications.service import NotificationService
+from pushgateway_bridge.queries.prometheus import PrometheusClient
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
 from pushgateway_bridge.sinks.events_file import EventsFileSink

@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     alert_rules_file: Path | None = None  # default: <data_dir>/api.rules.yml
     alert_default_for: str = "1m"  # an API alert's `for` when the request gives none
+    # The scrape jobs of the host exporters, as monitoring.yml's hosts.exporter_jobs: /api/monitoring's hosts.
+    host_exporter_jobs: list[str] = Field(default_factory=lambda: ["node"], min_length=1)
     data_dir: Path = Path("data")
     # JSON lines written instead of Loki when loki_url is unset; rotated at events_file_max_bytes.
     events_file: Path | None = None

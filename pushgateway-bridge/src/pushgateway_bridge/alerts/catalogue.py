@@ -4,7 +4,7 @@ the words that name it in an alert's name or description, and what docs/ and the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pushgateway_bridge.alerts.escaping import promql_string
@@ -20,34 +20,34 @@ class Metric:
     # The label whose value `service` must equal (service, scheduler_id, pipeline_type); None for host
     # metrics, where `service` only labels the alert.
     selects_by: str | None
-    build: Callable[[str], str]  # service -> PromQL of the value compared with the threshold
+    # The label matchers of the watched series (inside the braces, "" for none) -> PromQL of the value.
+    build: Callable[[str], str]
 
     @property
     def per_service(self) -> bool:
         return self.selects_by is not None
 
     def expr(self, service: str) -> str:
-        return self.build(service)
+        """The value an alert on `service` compares with its threshold."""
+        return self.build(f"{self.selects_by}={promql_string(service)}" if self.selects_by else "")
+
+    def select(self, matchers: Sequence[str]) -> str:
+        """The value of every series the (already escaped) `matchers` select; the monitoring API's read."""
+        return self.build(", ".join(matchers))
 
 
-def _host(recorded: str) -> Callable[[str], str]:
-    # The recording rules of rules/host.rules.yml (make rules), so API alerts see what dashboards see.
-    return lambda _service: recorded
+def _selector(series: str, matchers: str) -> str:
+    return f"{series}{{{matchers}}}" if matchers else series
 
 
 def _reported(metric_type: MetricType) -> Callable[[str], str]:
-    def build(service: str) -> str:
-        return (
-            f"service_reported_value{{service={promql_string(service)},"
-            f" metric_type={promql_string(metric_type.value)}}}"
-        )
-
-    return build
+    kind = f"metric_type={promql_string(metric_type.value)}"
+    return lambda matchers: f"service_reported_value{{{', '.join(filter(None, (matchers, kind)))}}}"
 
 
-def _selected(series: str, label: str, *, scale: int = 1, age: bool = False) -> Callable[[str], str]:
-    def build(value: str) -> str:
-        selected = f"{series}{{{label}={promql_string(value)}}}"
+def _selected(series: str, *, scale: int = 1, age: bool = False) -> Callable[[str], str]:
+    def build(matchers: str) -> str:
+        selected = _selector(series, matchers)
         if age:
             return f"time() - {selected}"
         return f"{selected} * {scale}" if scale != 1 else selected
@@ -56,13 +56,14 @@ def _selected(series: str, label: str, *, scale: int = 1, age: bool = False) -> 
 
 
 METRICS: tuple[Metric, ...] = (
+    # The recording rules of rules/host.rules.yml (make rules), so API alerts see what dashboards see.
     Metric(
         "host_cpu",
         "CPU busy on each host (host-exporter), instance:node_cpu_utilisation:rate5m",
         "percent",
         ("cpu", "processor"),
         None,
-        _host("instance:node_cpu_utilisation:rate5m * 100"),
+        _selected("instance:node_cpu_utilisation:rate5m", scale=100),
     ),
     Metric(
         "host_memory",
@@ -70,7 +71,7 @@ METRICS: tuple[Metric, ...] = (
         "percent",
         ("memory", "ram", "mem"),
         None,
-        _host("instance:node_memory_utilisation:ratio * 100"),
+        _selected("instance:node_memory_utilisation:ratio", scale=100),
     ),
     Metric(
         "host_disk",
@@ -78,7 +79,7 @@ METRICS: tuple[Metric, ...] = (
         "percent",
         ("disk", "filesystem", "storage"),
         None,
-        _host("instance_mountpoint:node_filesystem_utilisation:ratio * 100"),
+        _selected("instance_mountpoint:node_filesystem_utilisation:ratio", scale=100),
     ),
     Metric(
         "host_temperature",
@@ -86,7 +87,7 @@ METRICS: tuple[Metric, ...] = (
         "celsius",
         ("temperature", "temp", "thermal"),
         None,
-        _host("instance:node_cpu_temperature_celsius:max"),
+        _selected("instance:node_cpu_temperature_celsius:max"),
     ),
     *(
         Metric(
@@ -107,7 +108,7 @@ METRICS: tuple[Metric, ...] = (
         "runs",
         (),
         "scheduler_id",
-        _selected("scheduler_consecutive_failures", "scheduler_id"),
+        _selected("scheduler_consecutive_failures"),
     ),
     Metric(
         "scheduler_run_duration",
@@ -115,7 +116,7 @@ METRICS: tuple[Metric, ...] = (
         "seconds",
         (),
         "scheduler_id",
-        _selected("scheduler_last_run_duration_seconds", "scheduler_id"),
+        _selected("scheduler_last_run_duration_seconds"),
     ),
     Metric(
         "scheduler_heartbeat_age",
@@ -123,7 +124,7 @@ METRICS: tuple[Metric, ...] = (
         "seconds",
         (),
         "scheduler_id",
-        _selected("scheduler_last_heartbeat_timestamp_seconds", "scheduler_id", age=True),
+        _selected("scheduler_last_heartbeat_timestamp_seconds", age=True),
     ),
     Metric(
         "pipeline_progress",
@@ -131,7 +132,7 @@ METRICS: tuple[Metric, ...] = (
         "percent",
         (),
         "pipeline_type",
-        _selected("pipeline_progress_ratio", "pipeline_type", scale=100),
+        _selected("pipeline_progress_ratio", scale=100),
     ),
     Metric(
         "pipeline_progress_age",
@@ -139,7 +140,7 @@ METRICS: tuple[Metric, ...] = (
         "seconds",
         (),
         "pipeline_type",
-        _selected("pipeline_last_progress_change_timestamp_seconds", "pipeline_type", age=True),
+        _selected("pipeline_last_progress_change_timestamp_seconds", age=True),
     ),
 )
 BY_NAME = {metric.name: metric for metric in METRICS}

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from pushgateway_bridge.alerts.prometheus import PrometheusUnavailable
 from pushgateway_bridge.alerts.rulefile import read
 from pushgateway_bridge.alerts.rules import render_rule_file
 from pushgateway_bridge.alerts.service import APPLIED, AlertService
+from pushgateway_bridge.queries.prometheus import PrometheusUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from pushgateway_bridge.alerts import rulefile
 from pushgateway_bridge.alerts.models import AlertRequest
-from pushgateway_bridge.alerts.prometheus import PrometheusClient, PrometheusUnavailable, ReloadRejected
 from pushgateway_bridge.alerts.rulefile import RuleFileRejected
 from pushgateway_bridge.alerts.rules import build_rule, render_rule_file
+from pushgateway_bridge.queries.prometheus import PrometheusClient, PrometheusUnavailable, ReloadRejected
 from pushgateway_bridge.storage.base import Storage
 from pushgateway_bridge.storage.group_commit import Waiter
 from pushgateway_bridge.storage.records import Body, Page, RecordWrite

@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from pushgateway_bridge.alerts.models import AlertRequest, Comparison, Labels, SeverityField
-from pushgateway_bridge.alerts.prometheus import PrometheusUnavailable
 from pushgateway_bridge.alerts.rulefile import RuleFileRejected
 from pushgateway_bridge.alerts.service import AlertNotFound, AlertService
 from pushgateway_bridge.alerts.views import SOURCES, STATES, api_view, matches, rule_views
@@ -27,6 +26,7 @@ from pushgateway_bridge.api.routes.common import answer
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.domain.models.fields import NAME, Instant, Number
 from pushgateway_bridge.notifications.from_alerts import ALERT_EVENT
+from pushgateway_bridge.queries.prometheus import PrometheusUnavailable
 from pushgateway_bridge.storage.records import Body, Page
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
