@@ -15,11 +15,13 @@ from pushgateway_bridge.api.routes import (
     alerts,
     climate,
     health,
+    logs,
     notifications,
     notify,
     schedulers,
     service_discovery,
     sidecar,
+    traces,
 )
 from pushgateway_bridge.api.routes.notifications_ws import build_router
 from pushgateway_bridge.bridge import Bridge
@@ -55,6 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
         notifications,
         alertmanager_receiver,
         alerts,
+        logs,
+        traces,
         service_discovery,
     ):
         app.include_router(module.router)

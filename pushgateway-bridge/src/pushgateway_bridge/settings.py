@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     remote_write_url: str | None = None
     alertmanager_url: str | None = None
     loki_url: str | None = None
+    tempo_url: str | None = None  # Tempo's HTTP API (port 3200), which /api/traces reads
     # notifications.yml, rendered by `make rules` from monitoring.yml's `notifications:` section: the
     # channels, templates and escalation policies of the notification API (without it: in-app only).
     notifications_file: Path | None = None

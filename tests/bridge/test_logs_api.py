@@ -1,0 +1,261 @@
+"""The log API (`/api/logs*`) against a strict Loki query_range stand-in (tests/fakes/loki_query.py), which
+evaluates the LogQL it gets, and against the events file when no loki_url is set."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bridge.conftest import ADMIN_KEY, TEAM_KEY, BridgeFactory, default_config, sha
+from fakes.loki_query import LokiQueryReceiver
+from pushgateway_bridge.domain.events import Event, event
+from pushgateway_bridge.sinks.events_file import EventsFileSink
+from pushgateway_bridge.sinks.loki import entry
+from stack import free_port, wait_until
+
+NOWHERE = "http://127.0.0.1:9"  # Pushgateway is not what these tests are about
+READER_A = "reader-a-key-for-tests"
+HOSTILE = 'a"b\\c`d |= "x" {e} \n'
+# No newline in a label value: `.` of the unrestricted key's `.*` does not match one (RE2, Prometheus 2).
+HOSTILE_SERVICE = 'a"b\\c`d |= "x" {e}'
+
+
+def config() -> dict[str, Any]:
+    """The test keys and a reader of team-a-* services."""
+    base = default_config()
+    base["api_keys"].append(
+        {
+            "name": "reader-a",
+            "sha256": sha(READER_A),
+            "services": ["team-a-*"],
+            "read": True,
+            "rate_per_second": 1000,
+        }
+    )
+    return base
+
+
+@pytest.fixture
+def loki_query() -> Iterator[LokiQueryReceiver]:
+    receiver = LokiQueryReceiver(tenant="tenant-1").start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+def add_event(loki: LokiQueryReceiver, name: str, level: str, at: float, **fields: Any) -> str:
+    """An event of service `name` as the bridge's own Loki sink writes it."""
+    made = event(source="service", kind="status", name=name, now=at, fields=fields, level=level)
+    labels, ts_ns, line, metadata = entry(made)
+    loki.add(labels, int(ts_ns), line, metadata)
+    return made["event_id"]
+
+
+def get(url: str, path: str, key: str = ADMIN_KEY, **params: Any) -> requests.Response:
+    return requests.get(f"{url}{path}", params=params, headers={"x-api-key": key}, timeout=10)
+
+
+def test_hostile_values_become_exact_logql_literals_that_loki_decodes_back(
+    loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
+) -> None:
+    # Container logs (Alloy's) are plain text lines: the filter meets the hostile text as it is.
+    now_ns = time.time_ns()
+    labels = {"source": "docker", "service": HOSTILE_SERVICE, "level": "error"}
+    loki_query.add(labels, now_ns - 5 * 10**9, f"before {HOSTILE} after")
+    loki_query.add(labels, now_ns - 4 * 10**9, "other text")
+    loki_query.add({**labels, "service": "plain"}, now_ns - 3 * 10**9, f"before {HOSTILE} after")
+    bridge = bridge_factory(
+        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+    )
+    response = get(bridge.url, "/api/logs/search", q=HOSTILE, service=HOSTILE_SERVICE, level="error")
+    assert response.status_code == 200, response.text
+    service = '"a\\"b\\\\c`d |= \\"x\\" {e}"'
+    line = '"a\\"b\\\\c`d |= \\"x\\" {e} \\n"'
+    query = f'{{service=~".*", service={service}, level="error"}} |= {line}'
+    assert loki_query.last_query() == query
+    assert response.json()["query"] == query
+    assert [found["message"] for found in response.json()["entries"]] == [f"before {HOSTILE} after"]
+    sent = loki_query.queries[-1]
+    assert sent["headers"]["x-scope-orgid"] == "tenant-1"
+    assert sent["headers"]["x-loki-response-encoding-flags"] == "categorize-labels"
+
+
+def test_entries_carry_the_events_fields_and_structured_metadata_newest_first(
+    loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
+) -> None:
+    bridge = bridge_factory(
+        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+    )
+    posted = requests.post(
+        f"{bridge.url}/services/",
+        json={"name": "team-a-api", "status": "down"},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=5,
+    )
+    assert posted.status_code in (200, 201), posted.text
+    wait_until(lambda: loki_query.entries, what="the bridge's event pushed to Loki")
+    now = time.time()
+    traced = add_event(loki_query, "team-a-api", "info", now + 1, message="traced", trace_id="ab" * 16)
+    response = get(bridge.url, "/api/logs/service/team-a-api", end=str(now + 2))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["backend"] == "loki"
+    first, second = body["entries"]
+    assert first["event_id"] == traced
+    assert (first["trace_id"], first["message"], first["service"]) == ("ab" * 16, "traced", "team-a-api")
+    assert second["event_id"] == loki_query.entries[0]["metadata"]["event_id"]
+    assert (second["level"], second["source"], second["kind"]) == ("error", "service", "status")
+    assert second["fields"]["status"] == "down"
+    assert second["trace_id"] is None
+    assert first["time"] > second["time"]
+    forward = get(bridge.url, "/api/logs", direction="forward", limit=1, end=str(now + 2)).json()
+    assert [found["event_id"] for found in forward["entries"]] == [second["event_id"]]
+    params = loki_query.queries[-1]["params"]
+    assert (params["direction"], params["limit"]) == (["forward"], ["1"])
+
+
+def test_a_key_reads_only_the_services_its_globs_match(
+    loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
+) -> None:
+    now = time.time()
+    mine = add_event(loki_query, "team-a-api", "info", now - 3, message="a")
+    add_event(loki_query, "team-b-api", "info", now - 2, message="b")
+    add_event(loki_query, "xteam-a-api", "info", now - 1, message="c")
+    bridge = bridge_factory(
+        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+    )
+    every = get(bridge.url, "/api/logs", READER_A)
+    assert every.status_code == 200, every.text
+    assert [found["event_id"] for found in every.json()["entries"]] == [mine]
+    assert loki_query.last_query() == '{service=~"team-a-.*"}'
+    other = get(bridge.url, "/api/logs/service/team-b-api", READER_A)
+    assert other.json()["entries"] == []
+    assert loki_query.last_query() == '{service=~"team-a-.*", service="team-b-api"}'
+    assert len(get(bridge.url, "/api/logs").json()["entries"]) == 3  # the admin key reads them all
+    assert loki_query.last_query() == '{source=~".+", service=~".*"}'
+    refused = get(bridge.url, "/api/logs", TEAM_KEY)
+    assert refused.status_code == 403
+    assert "read" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "5001"}, "limit"),
+        ({"direction": "sideways"}, "direction"),
+        ({"start": "yesterday"}, "start"),
+        ({"end": "2024-02-30T00:00:00Z"}, "end"),
+        ({"start": "1700000100", "end": "1700000000"}, "end"),
+        ({"start": "1600000000", "end": "1700000000"}, "start"),
+        ({"level": ""}, "level"),
+    ],
+)
+def test_bad_parameters_get_422_naming_them_before_loki_is_asked(
+    loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory, params: dict[str, str], param: str
+) -> None:
+    bridge = bridge_factory(NOWHERE, loki_url=loki_query.url, config=config())
+    response = get(bridge.url, "/api/logs/search", **params)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["query", param]
+    assert loki_query.queries == []
+
+
+def test_loki_unreachable_or_failing_is_a_503_naming_loki_url(
+    loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
+) -> None:
+    down = bridge_factory(NOWHERE, loki_url=f"http://127.0.0.1:{free_port()}", config=config())
+    response = get(down.url, "/api/logs")
+    assert response.status_code == 503, response.text
+    assert response.json()["detail"].startswith("loki_url: ")
+    assert int(response.headers["Retry-After"]) >= 1
+    failing = bridge_factory(NOWHERE, loki_url=loki_query.url, config=config())
+    loki_query.fail_with = 500
+    response = get(failing.url, "/api/logs/level/error")
+    assert response.status_code == 503, response.text
+    assert "answered 500" in response.json()["detail"]
+
+
+def write_events(path: Path, events: list[Event]) -> None:
+    """As the bridge's events-file sink writes them, each batch rotating the file."""
+    sink = EventsFileSink(path, max_bytes=1, backups=5)  # every write rotates: each event its own file
+    for made in events:
+        sink.send([dict(made)])
+
+
+def test_without_loki_the_events_file_and_its_rotated_copies_answer_filtered_alike(
+    bridge_factory: BridgeFactory, tmp_path: Path
+) -> None:
+    path = tmp_path / "events" / "events.jsonl"
+    now = time.time()
+    made = [
+        event(
+            source="service",
+            kind="status",
+            name="team-a-api",
+            now=now - 40,
+            fields={"message": "disk full"},
+            level="error",
+        ),
+        event(
+            source="service", kind="status", name="team-a-api", now=now - 30, fields={"message": "all well"}
+        ),
+        event(
+            source="service",
+            kind="status",
+            name="team-b-api",
+            now=now - 20,
+            fields={"message": "disk full"},
+            level="error",
+        ),
+        event(
+            source="service",
+            kind="status",
+            name="team-a-db",
+            now=now - 10,
+            fields={"message": "disk full"},
+            level="error",
+        ),
+    ]
+    write_events(path, made)
+    (path.parent / "events.jsonl.4").write_text('{"cut short\nnot json either\n')  # skipped, not a 500
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "events.jsonl", "events.jsonl.1", "events.jsonl.2", "events.jsonl.3", "events.jsonl.4"
+    ]  # fmt: skip
+    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_EVENTS_FILE": str(path)})
+    ids = [m["event_id"] for m in made]
+
+    def found(key: str = ADMIN_KEY, **params: Any) -> list[str]:
+        response = get(bridge.url, "/api/logs/search", key, end=str(now), **params)
+        assert response.status_code == 200, response.text
+        assert response.json()["backend"] == "events_file"
+        return [item["event_id"] for item in response.json()["entries"]]
+
+    assert found() == ids[::-1]
+    assert found(q="disk full") == [ids[3], ids[2], ids[0]]
+    assert found(q="disk full", direction="forward", limit=2) == [ids[0], ids[2]]
+    assert found(service="team-a-api") == [ids[1], ids[0]]
+    assert found(level="error", start=str(now - 35)) == [ids[3], ids[2]]
+    assert found(READER_A, q="disk full") == [ids[3], ids[0]]
+    assert found(READER_A, service="team-b-api") == []
+    entry_of = get(bridge.url, "/api/logs/level/error", end=str(now), limit=1).json()["entries"][0]
+    assert entry_of == {
+        "time": entry_of["time"],
+        "service": "team-a-db",
+        "level": "error",
+        "source": "service",
+        "kind": "status",
+        "message": "disk full",
+        "trace_id": None,
+        "event_id": ids[3],
+        "fields": {"message": "disk full"},
+        "labels": {"source": "service", "kind": "status", "service": "team-a-db", "level": "error"},
+    }
+    assert json.loads(json.dumps(entry_of))  # JSON all the way
