@@ -15,7 +15,7 @@ import requests
 import yaml
 
 from bridge.conftest import Bridge, BridgeFactory, default_config
-from fakes.http import Request
+from fakes.http import Answer, Request
 from fakes.remote_write import RemoteWriteReceiver, Sample, decode, key
 from pushgateway_bridge.sinks.remote_write import classify
 from pushgateway_bridge.sinks.remote_write_proto import (
@@ -75,7 +75,16 @@ def test_the_strict_receiver_refuses_unsorted_labels() -> None:
 
 @pytest.mark.parametrize(
     ("status", "retried"),
-    [(500, True), (502, True), (503, True), (429, True), (400, False), (401, False), (404, False), (408, False)],
+    [
+        (500, True),
+        (502, True),
+        (503, True),
+        (429, True),
+        (400, False),
+        (401, False),
+        (404, False),
+        (408, False),
+    ],
 )
 def test_only_5xx_and_429_are_retried(status: int, retried: bool) -> None:
     permanent, _kind = classify(status)
@@ -135,9 +144,7 @@ def every_kind_of_request(bridge: Bridge) -> None:
 
 
 def series_of(prometheus: Prometheus) -> dict[tuple[tuple[str, str], ...], float]:
-    return {
-        key(sample["metric"]): float(sample["value"][1]) for sample in prometheus.query(ENTITY_SERIES)
-    }
+    return {key(sample["metric"]): float(sample["value"][1]) for sample in prometheus.query(ENTITY_SERIES)}
 
 
 def complete(series: dict[tuple[tuple[str, str], ...], float]) -> dict[Any, float] | None:
@@ -181,3 +188,147 @@ def test_remote_write_gives_the_series_the_pushgateway_path_gives(
         "service_name": "S",
         "job_name": "J",
     }
+
+
+def absent(prometheus: Prometheus, expr: str) -> bool:
+    return not prometheus.query(expr)
+
+
+def test_deleted_expired_and_relabelled_series_go_stale_at_once(
+    stack: Stack, bridge_factory: BridgeFactory
+) -> None:
+    """A staleness marker, not 5 minutes of silence: each series is absent from an instant query as soon
+    as the bridge has written once more (waits are far below Prometheus' 5-minute lookback)."""
+    prometheus = stack.prometheus(extra_args=[RECEIVER_FLAG])
+    bridge = start_bridge(bridge_factory, prometheus.url + "/api/v1/write", group_ttl_seconds={"sidecar": 2})
+    every_kind_of_request(bridge)
+    prometheus.wait_for('scheduler_info{scheduler_id="eod"}')
+    prometheus.wait_for('pipeline_step_info{pipeline_type="training",step="fit"}')
+    prometheus.wait_for('sidecar_job_info{business_key="order/42"}')
+
+    requests.delete(
+        f"{bridge.url}/api/v1/schedulers/eod", headers=bridge.headers(), timeout=5
+    ).raise_for_status()
+    wait_until(lambda: absent(prometheus, '{scheduler_id="eod"}'), timeout=10, what="eod stale")
+    assert bridge.own_metric("bridge_forwarded_total", downstream="remote_write")
+
+    post(
+        bridge,
+        "/pipelines/",
+        {"pipeline_type": "training", "status": "running", "metadata": {"step": "eval"}},
+    )
+    prometheus.wait_for('pipeline_step_info{pipeline_type="training",step="eval"}')
+    assert absent(prometheus, 'pipeline_step_info{step="fit"}')
+    assert prometheus.value('pipeline_progress_ratio{pipeline_type="training"}') == 0.4
+
+    # The sidecar job expires after 2 s of silence: its series go, the pipeline's stay.
+    wait_until(lambda: absent(prometheus, '{business_key="order/42"}'), timeout=15, what="expiry")
+    assert bridge.own_metric("bridge_groups_expired_total", job="sidecar") == 1
+    assert prometheus.query('pipeline_status{pipeline_type="training",status="running"} == 1')
+
+
+def prometheus_on(stack: Stack, port: int, data_dir: Path) -> ServerProcess:
+    """A remote-write-receiving Prometheus on a fixed port and data directory, so it can be restarted."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = prometheus_config(
+        [], scrape_configs=[], rule_files=[], alertmanager_url=None, interval="1s", honor_labels=True
+    )
+    config_path = data_dir / "prometheus.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    url = f"http://127.0.0.1:{port}"
+    argv = [
+        binary("prometheus"),
+        f"--config.file={config_path}",
+        f"--storage.tsdb.path={data_dir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        RECEIVER_FLAG,
+    ]
+    return stack.process("prometheus", argv, url, "/-/ready")
+
+
+def test_a_receiver_down_is_retried_and_nothing_is_lost(
+    stack: Stack, bridge_factory: BridgeFactory, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = prometheus_on(stack, port, tmp_path / "receiver")
+    prometheus = Prometheus(server, tmp_path / "receiver" / "prometheus.yml")
+    bridge = start_bridge(bridge_factory, f"{server.url}/api/v1/write")
+    schedulers = "/api/v1/schedulers"
+    for scheduler in ("kept", "dropped"):
+        post(
+            bridge,
+            f"{schedulers}/register",
+            {"scheduler_id": scheduler, "service_name": "S", "job_name": "J"},
+        )
+    prometheus.wait_for('scheduler_info{scheduler_id="dropped"}')
+
+    server.stop()
+    runs = 5
+    for _ in range(runs):
+        post(bridge, f"{schedulers}/kept/status", {"status": "running"}, "put")
+        post(bridge, f"{schedulers}/kept/status", {"status": "completed"}, "put")
+    requests.delete(
+        f"{bridge.url}{schedulers}/dropped", headers=bridge.headers(), timeout=5
+    ).raise_for_status()
+    wait_until(
+        lambda: bridge.own_metric("bridge_downstream_up", downstream="remote_write") == 0,
+        what="the bridge to notice the receiver is down",
+    )
+    assert (
+        bridge.own_metric("bridge_forward_errors_total", downstream="remote_write", kind="unreachable") or 0
+    ) >= 1
+
+    server = prometheus_on(stack, port, tmp_path / "receiver")
+    prometheus = Prometheus(server, tmp_path / "receiver" / "prometheus.yml")
+    prometheus.wait_for(f'scheduler_runs_total{{scheduler_id="kept",outcome="success"}} == {runs}')
+    wait_until(lambda: absent(prometheus, '{scheduler_id="dropped"}'), timeout=10, what="dropped stale")
+    assert bridge.own_metric("bridge_downstream_up", downstream="remote_write") == 1
+    assert bridge.own_metric("bridge_dead_letters_total", downstream="remote_write") is None
+
+
+# --- against the strict receiver ------------------------------------------------------------------------
+
+
+def test_a_refused_series_is_dead_lettered_alone(bridge_factory: BridgeFactory) -> None:
+    """The receiver holds a newer sample of one series (another writer's), so the bridge's is out of order
+    and Prometheus-like, the request is answered 400: that series is dead-lettered (never retried with
+    backoff) and every other series of the same request is written."""
+    with RemoteWriteReceiver() as receiver:
+        refused = {"__name__": "scheduler_info", "job": "scheduler", "scheduler_id": "eod"}
+        refused |= {"service_name": "S", "job_name": "J"}
+        future = 2**45  # year 3084, in ms
+        receiver.last[key(refused)] = Sample(refused, 1.0, future)
+        bridge = start_bridge(bridge_factory, receiver.write_url)
+        post(
+            bridge,
+            "/api/v1/schedulers/register",
+            {"scheduler_id": "eod", "service_name": "S", "job_name": "J"},
+        )
+        wait_until(
+            lambda: bridge.own_metric("bridge_dead_letters_total", downstream="remote_write"),
+            what="a dead letter",
+        )
+        status = {"__name__": "scheduler_status", "job": "scheduler", "scheduler_id": "eod"}
+        wait_until(lambda: receiver.latest().get(key({**status, "status": "pending"})) == 1.0)
+        assert any("out of order" in reason for reason in receiver.rejections)
+        written = {dict(k)["__name__"] for k in receiver.latest()}
+        assert {"scheduler_runs_total", "scheduler_registered_timestamp_seconds"} <= written
+        assert not [sample for sample in receiver.accepted if sample.labels == refused]
+        assert receiver.last[key(refused)].timestamp_ms == future
+        errors = bridge.own_metric("bridge_forward_errors_total", downstream="remote_write", kind="rejected")
+        assert errors and errors >= 1
+        assert bridge.own_metric("bridge_downstream_up", downstream="remote_write") == 1
+
+
+def test_429_is_retried(bridge_factory: BridgeFactory) -> None:
+    with RemoteWriteReceiver() as receiver:
+        receiver.fail_next(Answer.text(429, "slow down"), times=3)
+        bridge = start_bridge(bridge_factory, receiver.write_url)
+        post(bridge, "/services/", {"name": "api", "status": "up"})
+        series = {"__name__": "service_status", "job": "service", "service": "api", "status": "up"}
+        wait_until(lambda: receiver.latest().get(key(series)) == 1.0, what="the series after 429s")
+        assert (
+            bridge.own_metric("bridge_forward_errors_total", downstream="remote_write", kind="http_429") == 3
+        )
+        assert bridge.own_metric("bridge_dead_letters_total", downstream="remote_write") is None
+        assert not receiver.rejections
