@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import threading
+import time
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -34,3 +37,40 @@ def start(stack: Stack, *flags: str) -> str:
     port = free_port()
     argv = [host_exporter(), f"--web.listen-address=127.0.0.1:{port}", *flags]
     return stack.process("host-exporter", argv, f"http://127.0.0.1:{port}", ready_path="/metrics").url
+
+
+class SteadyCpu:
+    """A copy of the fixture procfs whose /proc/stat advances as a host busy at exactly `utilisation`
+    (two CPUs, USER_HZ 100): a real exporter reading it gives Prometheus a CPU use that does not depend
+    on how loaded the machine running the tests is. Stop it with `stop()`."""
+
+    TICK_SECONDS = 0.2
+    USER_HZ = 100
+
+    def __init__(self, root: Path, utilisation: float) -> None:
+        self.procfs = root / "proc"
+        shutil.copytree(FIXTURES / "proc", self.procfs)
+        self.utilisation = utilisation
+        self.started = time.monotonic()
+        self.stopping = threading.Event()
+        self._write()
+        self.thread = threading.Thread(target=self._run, name="steady-cpu", daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        ticks = (time.monotonic() - self.started) * self.USER_HZ
+        busy, idle = int(ticks * self.utilisation), int(ticks * (1 - self.utilisation))
+        rows = [f"cpu{n} {1000 + busy} 0 0 {1000 + idle} 0 0 0 0 0 0" for n in (0, 1)]
+        total = f"cpu  {2000 + 2 * busy} 0 0 {2000 + 2 * idle} 0 0 0 0 0 0"
+        rest = (FIXTURES / "proc" / "stat").read_text().split("\n", 3)[3]
+        staged = self.procfs / "stat.new"
+        staged.write_text("\n".join([total, *rows, rest]))
+        os.replace(staged, self.procfs / "stat")  # the exporter never reads half a file
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.TICK_SECONDS):
+            self._write()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)

@@ -60,6 +60,12 @@ class Principal:
         if not (self.unrestricted or self.read):
             raise AuthError(403, f"key '{self.name}' may not read monitoring data (its scope has no 'read')")
 
+    def may_see_service(self, name: str | None) -> bool:
+        """Reading something of service `name` (an alert, a history entry); one of no service concerns
+        every service, so only a key whose globs cover every name (`*`) sees it, as only such a key may
+        write it."""
+        return self.may_write_service(name or "*")
+
     def readable_services_regex(self) -> str:
         """The key's service globs as one RE2 alternation, for a `service=~"..."` (or LogQL) matcher the
         bridge adds to every query it makes for this key. RE2 matches are anchored by Prometheus and Loki."""

@@ -16,6 +16,10 @@ class RuleFileRejected(Exception):
     """promtool (or Prometheus) refused the rules; the message is its own."""
 
 
+class RuleCheckUnavailable(Exception):
+    """promtool could not be asked (it hung or failed to start): nothing is changed, the client retries."""
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Replace `path` by `text`: a temporary file in the same directory, flushed, then os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,13 +51,16 @@ def check(text: str) -> None:
     with tempfile.TemporaryDirectory() as directory:
         candidate = Path(directory) / "api.rules.yml"
         candidate.write_text(text, encoding="utf-8")
-        result = subprocess.run(
-            [promtool, "check", "rules", str(candidate)],
-            capture_output=True,
-            text=True,
-            timeout=PROMTOOL_TIMEOUT_SECONDS,
-            check=False,
-        )
+        try:
+            result = subprocess.run(
+                [promtool, "check", "rules", str(candidate)],
+                capture_output=True,
+                text=True,
+                timeout=PROMTOOL_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except (subprocess.TimeoutExpired, OSError) as exc:
+            raise RuleCheckUnavailable(f"promtool check rules: {exc}") from None
     if result.returncode != 0:
         output = (result.stderr + result.stdout).replace(str(candidate), "rule")
         raise RuleFileRejected(" ".join(output.split()))

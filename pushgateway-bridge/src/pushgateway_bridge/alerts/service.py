@@ -86,6 +86,10 @@ class AlertService:
         with self.lock:
             previous = self.stored(alert_id)
         merged = {**previous["request"], **changes}
+        # `metric` and `expr` are two ways to say what to watch: giving one replaces the other.
+        for given, replaced in (("expr", "metric"), ("metric", "expr")):
+            if changes.get(given) is not None and replaced not in changes:
+                merged.pop(replaced, None)
         request = AlertRequest.model_validate(merged)
         body = self._body(alert_id, request, created=previous["created"], now=self.clock())
         return self._change(alert_id, body, previous=previous, created=previous["created"])

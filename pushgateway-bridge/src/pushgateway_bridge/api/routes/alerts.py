@@ -1,8 +1,10 @@
 """The System Service's alert API: alerts made over it become Prometheus alerting rules (alerts/), and
 every rule Prometheus evaluates can be read here; the history is what Alertmanager sent the receiver.
 
-Keys: reading needs any valid key; creating, changing and deleting an alert needs a `services` scope
-covering the alert's `service` (an alert without one needs `services: ["*"]`).
+Keys: reading needs a key with `read`, and shows only the rules and history entries of the services its
+`services` globs match (one of no service concerns every service: only `*` sees it); creating, changing
+and deleting an alert needs a `services` scope covering the alert's `service` (an alert without one needs
+`services: ["*"]`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from pushgateway_bridge.alerts.models import AlertRequest, Comparison, Labels, SeverityField
-from pushgateway_bridge.alerts.rulefile import RuleFileRejected
+from pushgateway_bridge.alerts.rulefile import RuleCheckUnavailable, RuleFileRejected
 from pushgateway_bridge.alerts.service import AlertNotFound, AlertService
 from pushgateway_bridge.alerts.views import SOURCES, STATES, api_view, matches, rule_views
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
-from pushgateway_bridge.api.responses import BODY, KEYED, SCOPED, answers
+from pushgateway_bridge.api.responses import BODY, SCOPED, answers
 from pushgateway_bridge.api.routes.common import answer
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.domain.models.fields import NAME, Instant, Number
@@ -48,7 +50,9 @@ class AlertIdConvertor(Convertor[str]):
 
 register_url_convertor("alert_id", AlertIdConvertor())
 UNAVAILABLE = "Prometheus is not reachable (or `prometheus_url` is not set): the rules cannot be read"
+CHECK_UNAVAILABLE = "promtool did not answer: the rule could not be checked, nothing was changed"
 AlertId = Annotated[str, Field(min_length=1, max_length=200)]
+Window = tuple[Instant | None, Instant | None]  # since, until
 
 
 class AlertChanges(BaseModel):
@@ -99,30 +103,42 @@ def _require_write(principal: Principal, service: str | None) -> None:
 @router.get(
     "",
     summary="Every alerting rule Prometheus evaluates, with its state",
-    responses=answers(*KEYED, 422, 503, _503=UNAVAILABLE),
+    responses=answers(*SCOPED, 422, 503, _503=UNAVAILABLE),
 )
-async def list_alerts(
+async def list_alerts(  # noqa: PLR0917 (FastAPI reads the query parameters from the signature)
     bridge: BridgeDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
     service: Annotated[str | None, Query(max_length=200)] = None,
     severity: Annotated[str | None, Query(max_length=200)] = None,
     state: Annotated[str | None, Query(pattern=f"^({'|'.join(STATES)})$")] = None,
     source: Annotated[str | None, Query(pattern=f"^({'|'.join(SOURCES)})$")] = None,
 ) -> JSONResponse:
+    principal.require_read()
     views = await run_in_threadpool(_live, bridge.alerts)
-    return answer({"alerts": [view for view in views if matches(view, service, severity, state, source)]})
+    return answer(
+        {
+            "alerts": [
+                view
+                for view in views
+                if matches(view, service, severity, state, source)
+                and principal.may_see_service(view["labels"].get("service"))
+            ]
+        }
+    )
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create an alert: it becomes a Prometheus alerting rule",
-    responses=answers(*SCOPED, *BODY),
+    responses=answers(*SCOPED, *BODY, 503, _503=CHECK_UNAVAILABLE),
 )
 async def create(body: AlertRequest, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     _require_write(principal, body.service)
     try:
         made = await run_in_threadpool(bridge.alerts.create, body)
+    except RuleCheckUnavailable as exc:
+        raise _unavailable(str(exc)) from None
     except RuleFileRejected as exc:
         raise _unprocessable("expr" if body.expr else None, f"Prometheus refused the rule: {exc}") from None
     return answer(_created(made), status.HTTP_201_CREATED)
@@ -135,11 +151,11 @@ def _created(made: Body) -> Body:
 @router.get(
     "/history",
     summary="Every firing and resolution Alertmanager sent, newest first",
-    responses=answers(*KEYED, 422),
+    responses=answers(*SCOPED, 422),
 )
 async def history(  # noqa: PLR0917 (FastAPI reads the query parameters from the signature)
     bridge: BridgeDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
     alertname: Annotated[str | None, Query(max_length=200)] = None,
     service: Annotated[str | None, Query(max_length=200)] = None,
     severity: Annotated[str | None, Query(max_length=200)] = None,
@@ -147,44 +163,59 @@ async def history(  # noqa: PLR0917 (FastAPI reads the query parameters from the
     until: Annotated[Instant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
+    principal.require_read()
     fields = {"alertname": alertname, "service": service, "severity": severity}
-    return answer(_history(bridge, fields, since, until, limit))
+    return answer(await run_in_threadpool(_history, bridge, principal, fields, (since, until), limit))
 
 
 def _history(
-    bridge: BridgeDep, fields: dict[str, str | None], since: Instant | None, until: Instant | None, limit: int
+    bridge: BridgeDep, principal: Principal, fields: dict[str, str | None], window: Window, limit: int
 ) -> Body:
-    query = Page(
-        ALERT_EVENT,
-        fields={key: value for key, value in fields.items() if value is not None},
-        since=since.timestamp() if since else None,
-        before=(until.timestamp(), "") if until else None,
-        limit=limit,
-    )
-    rows = bridge.storage.records(query)
+    """Newest first; a key limited to some services gets a full page of theirs, read page by page past
+    the entries it may not see."""
     keep = ("status", "alertname", "service", "severity", "starts_at", "ends_at", "duration_seconds")
-    events: list[dict[str, Any]] = [
-        {"key": key, **{name: body.get(name) for name in (*keep, "labels", "annotations")}}
-        for _, key, body in rows
-    ]
-    return {"events": events}
+    events: list[dict[str, Any]] = []
+    since, until = window
+    before = (until.timestamp(), "") if until else None
+    while len(events) < limit:
+        query = Page(
+            ALERT_EVENT,
+            fields={key: value for key, value in fields.items() if value is not None},
+            since=since.timestamp() if since else None,
+            before=before,
+            limit=limit,
+        )
+        rows = bridge.storage.records(query)
+        events.extend(
+            {"key": key, **{name: body.get(name) for name in (*keep, "labels", "annotations")}}
+            for _, key, body in rows
+            if principal.may_see_service(body.get("service"))
+        )
+        if len(rows) < limit:
+            break
+        before = (rows[-1][0], rows[-1][1])
+    return {"events": events[:limit]}
 
 
 @router.get(
-    "/{alert_id:alert_id}", summary="One alert", responses=answers(*KEYED, 404, 422, 503, _503=UNAVAILABLE)
+    "/{alert_id:alert_id}", summary="One alert", responses=answers(*SCOPED, 404, 422, 503, _503=UNAVAILABLE)
 )
-async def one(alert_id: AlertId, bridge: BridgeDep, _principal: PrincipalDep) -> JSONResponse:
-    return answer(await run_in_threadpool(_one, bridge.alerts, alert_id))
+async def one(alert_id: AlertId, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
+    principal.require_read()
+    return answer(await run_in_threadpool(_one, bridge.alerts, alert_id, principal))
 
 
-def _one(alerts: AlertService, alert_id: str) -> Body:
+def _one(alerts: AlertService, alert_id: str, principal: Principal) -> Body:
+    missing = HTTPException(status.HTTP_404_NOT_FOUND, f"no alert '{alert_id}'")
     try:
         stored = alerts.stored(alert_id)
     except AlertNotFound:
         for view in _live(alerts):
-            if view["id"] == alert_id:
+            if view["id"] == alert_id and principal.may_see_service(view["labels"].get("service")):
                 return view
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert '{alert_id}'") from None
+        raise missing from None
+    if not principal.may_see_service(stored["request"].get("service")):
+        raise missing  # as for an id that does not exist: a key learns nothing of other teams' alerts
     try:
         views = rule_views(alerts.prometheus.rule_groups(), alerts.rule_file) if alerts.prometheus else []
     except PrometheusUnavailable:
@@ -212,7 +243,7 @@ def _api_alert(alerts: AlertService, alert_id: str, principal: Principal) -> Bod
 @router.put(
     "/{alert_id:alert_id}",
     summary="Change an API alert",
-    responses=answers(*SCOPED, *BODY, 404, 409, 503, _503=UNAVAILABLE),
+    responses=answers(*SCOPED, *BODY, 404, 409, 503, _503=f"{UNAVAILABLE}; or {CHECK_UNAVAILABLE}"),
 )
 async def change(
     alert_id: AlertId, body: AlertChanges, bridge: BridgeDep, principal: PrincipalDep
@@ -223,6 +254,8 @@ async def change(
         _require_write(principal, changes["service"])
     try:
         changed = await run_in_threadpool(bridge.alerts.update, alert_id, changes)
+    except RuleCheckUnavailable as exc:
+        raise _unavailable(str(exc)) from None
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False)
         raise RequestValidationError(
@@ -238,12 +271,14 @@ async def change(
 @router.delete(
     "/{alert_id:alert_id}",
     summary="Delete an API alert",
-    responses=answers(*SCOPED, 404, 409, 422, 503, _503=UNAVAILABLE),
+    responses=answers(*SCOPED, 404, 409, 422, 503, _503=f"{UNAVAILABLE}; or {CHECK_UNAVAILABLE}"),
 )
 async def delete(alert_id: AlertId, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     await run_in_threadpool(_api_alert, bridge.alerts, alert_id, principal)
     try:
         deleted = await run_in_threadpool(bridge.alerts.delete, alert_id)
+    except RuleCheckUnavailable as exc:
+        raise _unavailable(str(exc)) from None
     except AlertNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert '{alert_id}'") from None
     except RuleFileRejected as exc:
@@ -254,14 +289,17 @@ async def delete(alert_id: AlertId, bridge: BridgeDep, principal: PrincipalDep) 
 @router.get(
     "/{alert_id:alert_id}/history",
     summary="The firings and resolutions of one API alert",
-    responses=answers(*KEYED, 404, 422),
+    responses=answers(*SCOPED, 404, 422),
 )
 async def alert_history(
     alert_id: AlertId,
     bridge: BridgeDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
-    if bridge.storage.record("api_alert", alert_id) is None:
+    principal.require_read()
+    stored = bridge.storage.record("api_alert", alert_id)
+    if stored is None or not principal.may_see_service(stored["request"].get("service")):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no API alert '{alert_id}'")
-    return answer(_history(bridge, {"labels.alert_id": alert_id}, None, None, limit))
+    fields: dict[str, str | None] = {"labels.alert_id": alert_id}
+    return answer(await run_in_threadpool(_history, bridge, principal, fields, (None, None), limit))
