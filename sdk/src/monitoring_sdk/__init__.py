@@ -11,6 +11,7 @@ from monitoring_sdk.clients import ApiError, ClimateClient, SchedulerClient
 from monitoring_sdk.emitter import DeliveryError, EmitterStats, SidecarEmitter
 from monitoring_sdk.models import AppRef, Event
 from monitoring_sdk.monitored import Monitored, current, default_emitter, progress
+from monitoring_sdk.system_monitor import SystemMonitor
 from monitoring_sdk.tracing import configure_tracing
 
 __version__ = "0.4.0"
@@ -24,6 +25,7 @@ __all__ = [
     "Monitored",
     "SchedulerClient",
     "SidecarEmitter",
+    "SystemMonitor",
     "configure_tracing",
     "current",
     "default_emitter",
