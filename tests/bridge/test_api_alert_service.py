@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from pushgateway_bridge.alerts.rulefile import RuleFileRejected
 from pushgateway_bridge.alerts.service import APPLIED, KIND, PENDING, AlertNotFound, AlertService
 from pushgateway_bridge.queries.prometheus import PrometheusClient
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
-from stack import Prometheus, Stack, free_port
+from stack import Prometheus, Stack, free_port, wait_until
 
 SEED_BODY = {
     "name": "High CPU Usage",
@@ -138,3 +139,65 @@ def test_a_change_to_an_alert_deleted_meanwhile_does_not_bring_it_back(
         alerts._change(created["id"], {**stale, "deleted": False}, previous=stale, created=stale["created"])
     assert alerts.live() == []
     assert rules_in(tmp_path / "api.rules.yml") == []
+
+
+class SpyLock:
+    """The service's lock, counting the threads waiting to take it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counting = threading.Lock()
+        self.waiting = 0
+
+    def __enter__(self) -> None:
+        with self.counting:
+            self.waiting += 1
+        self.lock.acquire()
+        with self.counting:
+            self.waiting -= 1
+
+    def __exit__(self, *_exc: object) -> None:
+        self.lock.release()
+
+
+def test_a_change_waits_for_the_one_in_progress_so_the_file_keeps_every_stored_change(
+    storage: SQLiteStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each change renders the whole file from storage. The first change is held inside its promtool
+    check, after it read the other alerts' rules: a second change must wait for it, or the first would
+    then write the file with the second alert as it was before."""
+    rule_file = tmp_path / "api.rules.yml"
+    alerts = service_for(storage, rule_file, None)
+    first, second = (
+        alerts.create(AlertRequest.model_validate({**SEED_BODY, "name": name}))["id"] for name in ("A", "B")
+    )
+    in_check, go = threading.Event(), threading.Event()
+    real_check = rulefile.check
+    checks: list[str] = []
+
+    def held_check(text: str) -> None:
+        checks.append(text)
+        if len(checks) == 1:
+            in_check.set()
+            go.wait(30)
+        real_check(text)
+
+    monkeypatch.setattr(rulefile, "check", held_check)
+    lock = SpyLock()
+    monkeypatch.setattr(alerts, "lock", lock)
+    one = threading.Thread(target=alerts.update, args=(first, {"threshold": 11}))
+    one.start()
+    assert in_check.wait(30)
+    other = threading.Thread(target=alerts.update, args=(second, {"threshold": 22}))
+    other.start()
+    wait_until(lambda: not other.is_alive() or lock.waiting > 0, timeout=30, what="the second change")
+    go.set()
+    one.join(30)
+    other.join(30)
+
+    stored = {alert_id: alerts.stored(alert_id)["rule"]["expr"] for alert_id in (first, second)}
+    assert sorted(stored.values()) == [
+        "instance:node_cpu_utilisation:rate5m * 100 > 11.0",
+        "instance:node_cpu_utilisation:rate5m * 100 > 22.0",
+    ]
+    assert {rule["labels"]["alert_id"]: rule["expr"] for rule in rules_in(rule_file)} == stored
