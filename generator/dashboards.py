@@ -27,6 +27,7 @@ DASHBOARDS: dict[str, tuple[str, str]] = {
     "schedulers": ("bundle-schedulers", "Schedulers"),
     "pipelines": ("bundle-pipelines", "Pipelines and jobs"),
     "services": ("bundle-services", "Services"),
+    "containers": ("bundle-containers", "Containers"),
     "alerts-and-events": ("bundle-alerts-events", "Alerts and events"),
     "bundle": ("bundle-self", "Monitoring bundle"),
 }

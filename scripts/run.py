@@ -1,6 +1,7 @@
 """`make run`: the bundle on loopback, for trying it out on one machine.
 
-Starts Pushgateway, Alertmanager, the bridge, the host exporter and Prometheus (loading the rendered rules),
+Starts Pushgateway, Alertmanager, the bridge, the host exporter, the blackbox exporter (probing the climate
+services' endpoints the bridge lists) and Prometheus (loading the rendered rules),
 each as its own process with its data under .run/, prints the URLs, a demo API key and the bridge's
 anonymous scope, and stops everything by PID on Ctrl-C. The bridge listens on two ports: 8000, and 17000
 where the sidecar SDK sends by default. Each port can be set with an environment variable
@@ -21,8 +22,10 @@ sys.path.insert(0, str(ROOT))  # the generator renders Alertmanager's config; sc
 
 from scripts.bundle_run.configs import (  # noqa: E402
     ANONYMOUS_SCOPE,
+    BLACKBOX_CONFIG,
     alertmanager_config,
     bridge_config_file,
+    bridge_key_file,
     prometheus_config,
 )
 from scripts.bundle_run.paths import API_RULES_FILE, BRIDGE_ALSO, DEFAULT_PORTS, RUN_DIR, port_for  # noqa: E402
@@ -103,10 +106,22 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
     )
     bundle.append(
         Service(
+            "blackbox",
+            [
+                executable("prometheus-blackbox-exporter", debian),
+                f"--config.file={BLACKBOX_CONFIG}",
+                f"--web.listen-address=127.0.0.1:{ports['blackbox']}",
+            ],
+            url["blackbox"],
+            "/-/healthy",
+        )
+    )
+    bundle.append(
+        Service(
             "prometheus",
             [
                 executable("prometheus", debian),
-                f"--config.file={prometheus_config(ports, with_bridge=bridge is not None)}",
+                f"--config.file={prometheus_config(ports, bridge is not None, bridge_key_file(demo_key))}",
                 f"--storage.tsdb.path={data['prometheus']}",
                 f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
                 "--web.enable-lifecycle",

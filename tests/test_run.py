@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from stack import binary, free_port, wait_until
 
@@ -90,6 +91,27 @@ def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> Non
         # Prometheus loaded the rendered rules.
         groups = requests.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
         assert {"host.alerts", "scheduler.alerts", "bridge.alerts"} <= {group["name"] for group in groups}
+
+        # The endpoint probes: the blackbox exporter runs, and Prometheus' endpoints job reads the bridge's
+        # service discovery with the demo key (a 401 or 403 there would count as a failed refresh).
+        assert requests.get(f"{urls['blackbox']}/-/healthy", timeout=5).status_code == 200
+
+        def sd_refreshes() -> dict[str, float]:
+            text = requests.get(f"{prometheus}/metrics", timeout=5).text
+            wanted = ("prometheus_sd_refresh_duration_seconds_count", "prometheus_sd_refresh_failures_total")
+            return {
+                sample.name: sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name in wanted and sample.labels.get("mechanism") == "http"
+            }
+
+        refreshed = wait_until(
+            lambda: (found := sd_refreshes()).get("prometheus_sd_refresh_duration_seconds_count") and found,
+            timeout=20,
+            what="Prometheus' first refresh of the endpoints' service discovery",
+        )
+        assert refreshed["prometheus_sd_refresh_failures_total"] == 0, refreshed
 
         def node_is_up() -> bool:
             body = requests.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from generator.prometheus_rules import bridge, host, pipelines, schedulers, services
+from generator.prometheus_rules import bridge, endpoints, host, pipelines, schedulers, services
 from generator.source import Source
 
 RuleFile = dict[str, Any]
@@ -15,6 +15,7 @@ RULE_FILES: dict[str, Callable[[Source], RuleFile]] = {
     "rules/schedulers.rules.yml": schedulers.rule_file,
     "rules/services.rules.yml": services.rule_file,
     "rules/pipelines.rules.yml": pipelines.rule_file,
+    "rules/endpoints.rules.yml": endpoints.rule_file,
     "rules/bridge.rules.yml": bridge.rule_file,
 }
 

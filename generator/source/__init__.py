@@ -1,7 +1,7 @@
 """The model of monitoring.yml: every key validated, with one clear message for the first bad one.
 
-One module per section (hosts, schedulers, climate, bridge, alertmanager, notifications), the shared
-value types in `fields`; `load_source` reads the file and names the first bad key.
+One module per section (hosts, schedulers, climate, endpoints, bridge, alertmanager, notifications), the
+shared value types in `fields`; `load_source` reads the file and names the first bad key.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from generator.source.alertmanager import AlertmanagerSource, MuteInterval, Receiver
 from generator.source.bridge import Bridge, Logs
 from generator.source.climate import Pipelines, Services
+from generator.source.endpoints import Endpoints
 from generator.source.fields import Strict, seconds
 from generator.source.hosts import HostGroup, Hosts, Level
 from generator.source.notifications import Notifications
@@ -45,6 +46,7 @@ class Source(Strict):
     schedulers: Schedulers
     services: Services
     pipelines: Pipelines
+    endpoints: Endpoints
     bridge: Bridge
     alertmanager: AlertmanagerSource
     logs: Logs | None = None

@@ -1,5 +1,6 @@
 """The configuration files `make run` writes for this run: the bridge's keys, Alertmanager's routes (rendered
-from monitoring.yml, pointed at this run's bridge) and Prometheus' scrape jobs."""
+from monitoring.yml, pointed at this run's bridge) and Prometheus' scrape jobs (the endpoint probes among
+them)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
                 "schedulers": ["*"],
                 "notify": ["*"],  # Alertmanager sends this key to the Teams and SMS relays
                 "users": ["*"],  # ... and to the alert receiver, whose alerts may name any user
+                "read": True,  # ... and Prometheus to the service discovery of the endpoints it probes
                 "rate_per_second": 100,
             }
         ],
@@ -50,14 +52,21 @@ def bridge_config(demo_key: str) -> dict[str, Any]:
     }
 
 
+def bridge_key_file(demo_key: str) -> Path:
+    """The demo key in a file, for Alertmanager (the relays, the alert receiver) and Prometheus (the
+    endpoints' service discovery), which read their credentials from files."""
+    key_file = RUN_DIR / "bridge_api_key"
+    key_file.write_text(demo_key)
+    key_file.chmod(0o600)
+    return key_file
+
+
 def alertmanager_config(bridge_url: str, demo_key: str) -> Path:
     """Alertmanager's config rendered from monitoring.yml, with the Teams and SMS relays and the alert
     receiver at this run's bridge (authenticated with the demo key). The committed
     alertmanager/alertmanager.yml points at the bridge by its docker-compose name.
     """
-    key_file = RUN_DIR / "bridge_api_key"
-    key_file.write_text(demo_key)
-    key_file.chmod(0o600)
+    key_file = bridge_key_file(demo_key)
     update = {"bridge_url": bridge_url, "bridge_api_key_file": str(key_file)}
     source = load_source(ROOT / "monitoring.yml").model_copy(update=update)
     config = render_alertmanager(source, REPO_TEMPLATES)
@@ -66,9 +75,52 @@ def alertmanager_config(bridge_url: str, demo_key: str) -> Path:
     return path
 
 
-def prometheus_config(ports: dict[str, int], with_bridge: bool) -> Path:
+SD_PATH = "/api/v1/sd/endpoints"  # the bridge's HTTP service discovery of the climate services' endpoints
+BLACKBOX_CONFIG = ROOT / "prometheus" / "blackbox.yml"
+
+
+def endpoints_job(
+    job_name: str, bridge_url: str, blackbox_address: str, key_file: str, refresh_interval: str = "1m"
+) -> dict[str, Any]:
+    """The scrape job that probes every endpoint the bridge lists through the blackbox exporter.
+
+    The bridge answers a target per service: the endpoint URL, labelled `service`. Relabelling hands that
+    URL to the exporter as `?target=` and keeps it as `instance`, and scrapes the exporter instead. The
+    bridge wants a key with `read` (its services are the ones listed): Prometheus sends it as a Bearer.
+    prometheus/prometheus.yml holds the same job for docker-compose (tests/compose checks they agree).
+    """
+    return {
+        "job_name": job_name,
+        "metrics_path": "/probe",
+        "params": {"module": ["http_2xx"]},
+        "http_sd_configs": [
+            {
+                "url": bridge_url.rstrip("/") + SD_PATH,
+                "refresh_interval": refresh_interval,
+                # `type` explicitly: Prometheus 2.42's http_sd sends the bare key without it (seen here).
+                "authorization": {"type": "Bearer", "credentials_file": key_file},
+            }
+        ],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": blackbox_address},
+        ],
+    }
+
+
+def prometheus_config(ports: dict[str, int], with_bridge: bool, bridge_key_file: Path) -> Path:
+    """Prometheus' scrape jobs for this run; the endpoint probes read the bridge with `bridge_key_file`."""
+
     def job(name: str, port: int, **extra: Any) -> dict[str, Any]:
         return {"job_name": name, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}], **extra}
+
+    probes = endpoints_job(
+        load_source(ROOT / "monitoring.yml").endpoints.job,
+        f"http://127.0.0.1:{ports['bridge']}",
+        f"127.0.0.1:{ports['blackbox']}",
+        str(bridge_key_file),
+    )
 
     config = {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
@@ -85,6 +137,8 @@ def prometheus_config(ports: dict[str, int], with_bridge: bool) -> Path:
             *([job("bridge", ports["bridge"])] if with_bridge else []),
             job("pushgateway", ports["pushgateway"], honor_labels=True),
             job("alertmanager", ports["alertmanager"]),
+            job("blackbox", ports["blackbox"]),
+            *([probes] if with_bridge else []),
         ],
     }
     path = RUN_DIR / "prometheus.yml"

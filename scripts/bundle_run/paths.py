@@ -13,6 +13,7 @@ DEFAULT_PORTS = {
     "pushgateway": 9091,
     "alertmanager": 9093,
     "exporter": 9100,
+    "blackbox": 9115,  # the blackbox exporter, probing the climate services' endpoints
     "bridge": 8000,
     "sidecar": 17000,  # the bridge again: the sidecar seed's snippet and the SDK send to localhost:17000
     "system": 8013,  # the bridge again: the System Service seed's port (notifications, its WebSocket)

@@ -8,6 +8,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +18,13 @@ import pytest
 import requests
 import yaml
 
+from generator.source import load_source
 from grafana.dashboard_queries import ROOT, Query, metric_names, queries
+from scripts.bundle_run.configs import BLACKBOX_CONFIG, endpoints_job
 from stack import Prometheus, Stack, binary, free_port
 
 FIXTURES = ROOT / "tests" / "exporter" / "fixtures"
+CADVISOR_FIXTURE = Path(__file__).parent / "fixtures" / "cadvisor.prom"
 PI4_COLLECTORS = (
     "cpu", "cpufreq", "diskstats", "hwmon", "loadavg", "meminfo", "netdev", "rpi_throttled", "stat", "thermal_zone",
 )  # fmt: skip
@@ -144,9 +150,43 @@ def feed_bridge(url: str) -> None:
         assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
 
 
-def live_names(stack: Stack, tmp_path: Path) -> tuple[set[str], Prometheus]:
+@pytest.fixture
+def cadvisor() -> Iterator[str]:
+    """cAdvisor-shaped series (fixtures/cadvisor.prom) on /metrics: cAdvisor itself cannot run here."""
+    body = CADVISOR_FIXTURE.read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def start_blackbox(stack: Stack) -> str:
+    port = free_port()
+    argv = [binary("prometheus-blackbox-exporter"), f"--config.file={BLACKBOX_CONFIG}",
+            f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
+    stack.process("blackbox", argv, f"http://127.0.0.1:{port}", ready_path="/-/healthy")
+    return f"127.0.0.1:{port}"
+
+
+def live_names(stack: Stack, tmp_path: Path, cadvisor: str) -> tuple[set[str], Prometheus]:
     """Names in a real Prometheus that scrapes two exporters (a Pi 4 fixture tree and this machine), the
-    bridge and Pushgateway, and evaluates the rendered rules plus one always-firing alert (for ALERTS)."""
+    bridge and Pushgateway, the blackbox exporter probing the endpoints the bridge lists (make run's job)
+    and cAdvisor-shaped series, and evaluates the rendered rules plus one always-firing alert (for ALERTS)."""
     pi4 = start_exporter(
         stack,
         f"--path.procfs={FIXTURES / 'proc'}",
@@ -168,15 +208,30 @@ def live_names(stack: Stack, tmp_path: Path) -> tuple[set[str], Prometheus]:
             "honor_labels": True,
             "static_configs": [{"targets": [pushgateway.url[7:]]}],
         },
+        {"job_name": "cadvisor", "static_configs": [{"targets": [cadvisor]}]},
     ]
     if bridge:
         scrape_configs.append({"job_name": "bridge", "static_configs": [{"targets": [bridge]}]})
         feed_bridge(f"http://{bridge}")
+        # A service whose endpoint answers: the bridge's own /health (feed_bridge's http://svc does not).
+        probed = {"name": "svc-probed", "status": "up", "endpoint": f"http://{bridge}/health"}
+        assert requests.post(f"http://{bridge}/services/", json=probed, timeout=5).status_code == 200
+        key_file = tmp_path / "bridge_api_key"
+        key_file.write_text("any: auth is disabled")
+        job = load_source(ROOT / "monitoring.yml").endpoints.job
+        probes = endpoints_job(job, f"http://{bridge}", start_blackbox(stack), str(key_file), "1s")
+        scrape_configs.append(probes)
     prometheus = stack.prometheus(
         scrape_configs=scrape_configs, rule_files=[*sorted((ROOT / "rules").glob("*.rules.yml")), firing]
     )
-    targets = len([t for job in scrape_configs for t in job["static_configs"][0]["targets"]])
+    targets = len(
+        [t for job in scrape_configs for t in job.get("static_configs", [{}])[0].get("targets", [])]
+    )
+    if bridge:
+        targets += 2  # the two services' endpoints, through the blackbox exporter
     prometheus.wait_for("up == 1", lambda result: len(result) == targets, timeout=20)
+    if bridge:
+        prometheus.wait_for('probe_success{service="svc-probed"} == 1', timeout=20)
     prometheus.wait_for('ALERTS{alertname="Always"}')
     # Rate-based recording rules need two scrapes of the exporters.
     prometheus.wait_for("instance:node_cpu_utilisation:rate5m", lambda result: len(result) == 2, timeout=20)
@@ -192,8 +247,10 @@ def live_names(stack: Stack, tmp_path: Path) -> tuple[set[str], Prometheus]:
     return {sample["metric"]["__name__"] for sample in result}, prometheus
 
 
-def test_every_metric_a_dashboard_names_is_produced_by_the_bundle(stack: Stack, tmp_path: Path) -> None:
-    live, _ = live_names(stack, tmp_path)
+def test_every_metric_a_dashboard_names_is_produced_by_the_bundle(
+    stack: Stack, tmp_path: Path, cadvisor: str
+) -> None:
+    live, _ = live_names(stack, tmp_path, cadvisor)
     assert {"node_load1", "node_rpi_throttled", "up", "ALERTS", "scrape_duration_seconds"} <= live
     if shutil.which("pushgateway-bridge", path=str(Path(sys.executable).parent)):
         assert "bridge_http_requests_total" in live, "the bridge was scraped but exposes none of its metrics"
@@ -220,9 +277,9 @@ def test_every_metric_a_dashboard_names_is_produced_by_the_bundle(stack: Stack, 
     assert len(catalogue_only) <= 5, sorted(catalogue_only)
 
 
-def test_dashboard_queries_run_on_the_live_stack(stack: Stack, tmp_path: Path) -> None:
+def test_dashboard_queries_run_on_the_live_stack(stack: Stack, tmp_path: Path, cadvisor: str) -> None:
     """Host and bundle queries return data from the real exporter; none fails to execute."""
-    _, prometheus = live_names(stack, tmp_path)
+    _, prometheus = live_names(stack, tmp_path, cadvisor)
     with_data = set()
     for query in queries("prometheus"):
         response = requests.get(
@@ -241,4 +298,9 @@ def test_dashboard_queries_run_on_the_live_stack(stack: Stack, tmp_path: Path) -
     ):
         assert ("hosts.json", title) in with_data, f"hosts.json: {title} shows no data from the exporter"
     assert ("hosts.json", "$instance") in with_data
+    if shutil.which("pushgateway-bridge", path=str(Path(sys.executable).parent)):
+        for title in ("Endpoints", "Endpoint availability", "Endpoint response time", "Probe status code"):
+            assert ("services.json", title) in with_data, f"services.json: {title} shows no probe data"
+    for title in ("Containers", "Memory working set", "$container", "$instance"):
+        assert ("containers.json", title) in with_data, f"containers.json: {title} shows no cAdvisor data"
     assert ("bundle.json", "Targets up") in with_data
