@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 from conftest import REPO_ROOT
+from grafana.dashboard_queries import queries
 
 import exporter_support
 from bridge.conftest import ADMIN_KEY, TEAM_KEY, Bridge, BridgeFactory, default_config, sha
@@ -142,6 +143,14 @@ def evaluated_since(prometheus: Prometheus, alert_id: str, since: datetime) -> b
     return False
 
 
+def dashboard_rows(prometheus: Prometheus, panel: str) -> list[dict[str, str]]:
+    """The label sets a panel of the "Alerts and events" dashboard shows, its variables on "All"."""
+    (query,) = [
+        q for q in queries("prometheus") if (q.dashboard, q.where) == ("alerts-and-events.json", panel)
+    ]
+    return [sample["metric"] for sample in prometheus.query(query.substituted)]
+
+
 def history_has(bridge: Bridge, alert_id: str, status: str) -> list[dict[str, Any]]:
     events = get(bridge, f"/api/alerts/{alert_id}/history")["events"]
     return [event for event in events if event["status"] == status]
@@ -181,6 +190,21 @@ def test_the_seeds_alert_fires_is_recorded_resolves_and_is_deleted(alert_stack: 
     assert fired[0]["service"] == "data-processing"
     assert fired[0]["labels"]["alert_id"] == alert_id
     assert get(bridge, "/api/alerts/history", alertname="HighCpuUsage")["events"][0]["key"] == fired[0]["key"]
+    shown = dashboard_rows(prometheus, "Firing alerts")
+    assert [row for row in shown if row.get("alert_id") == alert_id] == [
+        {
+            "__name__": "ALERTS",
+            "alertname": "HighCpuUsage",
+            "alertstate": "firing",
+            "alert_id": alert_id,
+            "source": "api",
+            "severity": "warning",
+            "service": "data-processing",
+            "instance": fired[0]["labels"]["instance"],
+            "job": "node",
+        }
+    ]
+    assert {row["severity"] for row in dashboard_rows(prometheus, "Firing alerts by severity")} == {"warning"}
 
     assert put(bridge, alert_id, {"threshold": 90}).status_code == 200
     resolved = wait_until(lambda: history_has(bridge, alert_id, "resolved"), timeout=WAIT_SECONDS, what="end")

@@ -75,6 +75,24 @@ def test_route(labels: dict[str, str], receivers: list[str]) -> None:
     assert result.returncode == 0, f"{labels} went to {result.stdout.strip()}, expected {receivers}"
 
 
+@pytest.mark.parametrize(("labels", "receivers"), ROUTE_CASES, ids=[str(case[0]) for case in ROUTE_CASES])
+def test_an_alert_made_over_the_api_is_routed_as_the_same_alert_from_monitoring_yml(
+    labels: dict[str, str], receivers: list[str]
+) -> None:
+    """An API alert's rule carries `source="api"` and its `alert_id` besides the labels any rule has; no
+    route may tell the two kinds apart."""
+    api = {**labels, "source": "api", "alert_id": "0123456789abcdef"}
+    result = amtool(
+        "config",
+        "routes",
+        "test",
+        f"--config.file={CONFIG}",
+        f"--verify.receivers={','.join([BRIDGE_RECEIVER, *receivers])}",
+        *(f"{key}={value}" for key, value in api.items()),
+    )
+    assert result.returncode == 0, f"{api} went to {result.stdout.strip()}, expected {receivers}"
+
+
 def routes(route: dict[str, Any]) -> list[dict[str, Any]]:
     return [route, *(child for sub in route.get("routes", []) for child in routes(sub))]
 
