@@ -83,6 +83,21 @@ def _fit_notification(body: dict[str, Any]) -> None:
         body["message"] = "drawn by schemathesis"  # a notification says something
 
 
+# The monitoring API's `time`, `start`, `end` and `step`: few drawn strings are times or durations, and the
+# range's three must also make at most 11,000 points. Drawn ones are left out, so the defaults (now, the
+# last hour, 60 s) apply; their refusals are tested in tests/bridge/test_monitoring_api.py.
+MONITORING_TIMES = ("time", "start", "end", "step")
+
+
+def _fit_monitoring(case: Case[Any]) -> None:
+    if not case.path.startswith("/api/monitoring/") or not isinstance(case.query, dict):
+        return
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.QUERY):
+        return
+    for name in MONITORING_TIMES:
+        case.query.pop(name, None)
+
+
 def _fit_alert(method: str, body: dict[str, Any]) -> None:
     """An alert must name what it watches (a metric, an expr Prometheus parses, or words that name one),
     with a threshold to compare a metric with and a service for a per-service metric; `for` a duration."""
@@ -104,10 +119,28 @@ def _fit_alert(method: str, body: dict[str, Any]) -> None:
         body["for"] = "1m"
 
 
+# Routes whose `start` and `end` must make a window Loki or Tempo accepts: ordered and not too long.
+WINDOWED = ("/api/logs", "/api/traces")
+
+
+def _fit_window(case: Case[Any]) -> None:
+    """A time window is two parameters no schema relates (`end` after `start`, at most 30 d or 168 h
+    apart): drawn ones are left out, so the defaults (the last hour) apply; their checks are tested in
+    tests/bridge/test_logs_api.py and test_traces_api.py."""
+    if not case.path.startswith(WINDOWED) or not isinstance(case.query, dict):
+        return
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.QUERY):
+        return
+    case.query.pop("start", None)
+    case.query.pop("end", None)
+
+
 @schemathesis.hook
 def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -> None:
     """Before every request of every phase (the stateful phase fills bodies from earlier answers, after
     generation hooks ran)."""
+    _fit_monitoring(case)
+    _fit_window(case)
     body = case.body
     if not isinstance(body, dict) or (
         case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY)

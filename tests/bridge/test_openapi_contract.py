@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from bridge.conftest import ADMIN_KEY, BridgeFactory, default_config
+from fakes.tempo import TempoReceiver
 from stack import Pushgateway, Stack
 
 HERE = Path(__file__).resolve().parent
@@ -76,17 +77,27 @@ def contract_config(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_schemathesis_finds_no_answer_outside_the_document(
-    pushgateway: Pushgateway, bridge_factory: BridgeFactory, stack: Stack, tmp_path: Path
+    pushgateway: Pushgateway,
+    bridge_factory: BridgeFactory,
+    stack: Stack,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Every check of schemathesis on every operation: tests/bridge/schemathesis.toml turns them all on,
     and says why two operations go without one each (`--checks all` here would override that). A real
     Prometheus loads the API alerts' rule file: without one the alert API answers 503, a server error."""
     rule_file = tmp_path / "api.rules.yml"
     prometheus = stack.prometheus(rule_files=[rule_file])
+    tempo = TempoReceiver().start()
+    request.addfinalizer(tempo.stop)
     bridge = bridge_factory(
         pushgateway.url,
         config=contract_config(tmp_path),
-        extra_env={"BRIDGE_PROMETHEUS_URL": prometheus.url, "BRIDGE_ALERT_RULES_FILE": str(rule_file)},
+        extra_env={
+            "BRIDGE_PROMETHEUS_URL": prometheus.url,
+            "BRIDGE_ALERT_RULES_FILE": str(rule_file),
+            "BRIDGE_TEMPO_URL": tempo.url,  # without Tempo the trace API answers 503, a server error
+        },
     )
     workdir = tmp_path / "schemathesis"  # st writes .schemathesis/ into its working directory
     workdir.mkdir()

@@ -62,6 +62,14 @@ class _Bridge(ApiClient):
         return answer
 
 
+def _number(value: Any) -> str:
+    """Prometheus writes an alert's value as Go formats floats (`1e+00`); shown as the seed showed them."""
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 class SystemMonitor:
     """The seed's system monitor, reading what the bundle collects."""
 
@@ -151,7 +159,7 @@ class SystemMonitor:
             for alert in view.get("alerts") or []:
                 if alert.get("state") == "firing" and alert["labels"].get("instance") == self.instance:
                     severity = alert["labels"].get("severity") or view["labels"].get("severity") or "none"
-                    found.append(f"{view['name']} ({severity}): {alert.get('value')}")
+                    found.append(f"{view['name']} ({severity}): {_number(alert.get('value'))}")
         if found:
             self.send_alerts(found)
         return found
