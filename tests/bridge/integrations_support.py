@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from bridge.conftest import ADMIN_KEY, Bridge, BridgeFactory, default_config
 from fakes.event_webhook import EventWebhookReceiver
@@ -17,6 +22,8 @@ from fakes.otlp_logs import OtlpLogsReceiver
 from fakes.sidecar_api import EventReceiver
 
 WEBHOOK_SECRET = "integration-secret-for-tests"
+HEADERS = {"x-api-key": ADMIN_KEY}
+APP_ID = str(uuid.uuid4())
 
 
 @dataclass
@@ -128,3 +135,55 @@ def csv_ids(path: Path) -> Counter[str]:
 
 def json_ids(path: Path) -> Counter[str]:
     return Counter(line["event_id"] for line in json_lines(path))
+
+
+def full_event(key: str, kind: str = "progress") -> dict[str, Any]:
+    """A sidecar event in the SDK's full form (the recording sidecar API takes nothing less)."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "site_id": "fab-1",
+        "app": {"app_id": APP_ID, "name": "load", "version": "1"},
+        "entity_type": "job",
+        "business_key": key,
+        "entity_id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
+        "kind": kind,
+        "timestamp": "2026-03-01T10:00:00Z",
+        "message": 'line one\nline two, "quoted"',
+    }
+
+
+class BatchLoad:
+    """Steady load of sidecar batches; remembers the ids of every batch answered 202."""
+
+    def __init__(self, url: str, batch: int = 5) -> None:
+        self.url = url
+        self.batch = batch
+        self.acked: list[str] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        session = requests.Session()
+        n = 0
+        while not self.stopping.is_set():
+            events = [full_event(f"job-{(n + i) % 7}") for i in range(self.batch)]
+            try:
+                answer = session.post(
+                    f"{self.url}/v1/events/batch", json={"events": events}, headers=HEADERS, timeout=2
+                )
+            except requests.RequestException:
+                time.sleep(0.02)
+                continue
+            if answer.status_code == 202:
+                self.acked.extend(event["event_id"] for event in events)
+                n += self.batch
+            time.sleep(0.005)
+
+    def start(self) -> BatchLoad:
+        self.thread.start()
+        return self
+
+    def stop(self) -> set[str]:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+        return set(self.acked)
