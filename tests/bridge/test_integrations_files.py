@@ -85,7 +85,7 @@ def test_a_batch_cut_off_mid_write_is_cut_back_and_written_whole(tmp_path: Path,
 def test_csv_header_columns_and_rotation(tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     writer = sink(path, "csv", max_bytes=600, backups=50)
-    sent = []
+    sent: list[str] = []
     for _ in range(10):
         batch = events(2)
         writer.send(batch)
