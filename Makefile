@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 # install below names it beside them, so pip takes it from here.
 DISTRIBUTIONS := $(patsubst %/pyproject.toml,%,$(wildcard common/pyproject.toml exporter/pyproject.toml pushgateway-bridge/pyproject.toml sdk/pyproject.toml))
 # Optional extras the bundle runs and tests with: the bridge's uvloop, the SDK's OpenTelemetry exporter.
-EXTRAS_pushgateway-bridge := [fast]
+EXTRAS_pushgateway-bridge := [fast,postgres]
 EXTRAS_sdk := [otel]
 LINT_PATHS := $(wildcard common/src exporter/src pushgateway-bridge/src sdk/src generator) tests bench scripts
 

@@ -15,6 +15,7 @@ import yaml
 
 from fakes.loki import LokiReceiver
 from stack import ServerProcess, Stack, free_port
+from stack.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures: PostgreSQL storage)
 
 BRIDGE_BIN = str(Path(sys.executable).parent / "pushgateway-bridge")
 ADMIN_KEY = "admin-key-for-tests"

@@ -19,7 +19,7 @@ from pushgateway_bridge.notifications.config import NotificationsConfig, load_no
 from pushgateway_bridge.notifications.delivery import NotificationSink
 from pushgateway_bridge.notifications.escalation import Escalator
 from pushgateway_bridge.notifications.realtime import Hub
-from pushgateway_bridge.notifications.service import NotificationService
+from pushgateway_bridge.notifications.service import NOTIFICATION, NotificationService
 from pushgateway_bridge.queries.prometheus import PrometheusClient
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
@@ -27,9 +27,9 @@ from pushgateway_bridge.sinks.events_file import EventsFileSink
 from pushgateway_bridge.sinks.loki import LokiSink
 from pushgateway_bridge.sinks.notify import NotifySink
 from pushgateway_bridge.sinks.remote_write import RemoteWriteSink
+from pushgateway_bridge.storage.backends import Shared, open_storage
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, Storage
 from pushgateway_bridge.storage.records import RecordWrite
-from pushgateway_bridge.storage.sqlite import SQLiteStorage
 
 log = logging.getLogger("pushgateway_bridge")
 
@@ -37,9 +37,8 @@ log = logging.getLogger("pushgateway_bridge")
 class Bridge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.storage: Storage = SQLiteStorage(
-            settings.database_path, settings.spool_max_events, settings.sqlite_synchronous
-        )
+        # Notifications: a socket on any bridge shows those committed on another (storage on PostgreSQL).
+        self.storage: Storage = open_storage(settings, broadcast=frozenset({NOTIFICATION}))
         self.auth = Authenticator(settings)
         self.metrics = BridgeMetrics()
         self.metrics.attach_storage(
@@ -123,6 +122,8 @@ class Bridge:
         )
         for worker in self.workers.values():
             worker.start()
+        if isinstance(self.storage, Shared):
+            self.storage.listen(lambda _kind, key: self.notifications.publish_committed(key))
         self.alert_reconciler = AlertReconciler(self.alerts, s.restore_check_interval_seconds)
         self.alert_reconciler.start()
         if self.notifications_config.escalation:

@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     group_ttl_seconds: GroupTTL = Field(default_factory=GroupTTL)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a process crash
+    # State in PostgreSQL, shared by several bridges (a postgresql:// URL, libpq's form); unset: SQLite in
+    # data_dir, as for one site. Needs the `postgres` extra (psycopg).
+    storage_url: str | None = None
+    # How long a bridge holds outbox items it took for delivery; a bridge that dies holding them lets them
+    # go when it ends. Keep it above request_timeout_seconds, or a slow delivery is made twice.
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @classmethod
@@ -182,6 +188,15 @@ class Settings(BaseSettings):
     @classmethod
     def _prometheus_duration(cls, value: str) -> str:
         parse_duration(value)  # DurationError is a ValueError: reported naming the key
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            # Only the scheme is shown: the rest may hold a password.
+            got = f"scheme {value.split('://', 1)[0]!r}" if "://" in value else "no scheme"
+            raise ValueError(f"must be a postgresql:// URL (unset: SQLite in data_dir), got {got}")
         return value
 
     @property

@@ -56,6 +56,13 @@ def frame(body: Body) -> str:
     return compact({key: body.get(key) for key in keys})
 
 
+def on_sockets(body: Body) -> bool:
+    """The user's sockets show every notification for them (the seed's email too, as `since` replays it),
+    unless they turned the in-app channel off for it."""
+    realtime = body["deliveries"].get(Channel.realtime.value)
+    return realtime is None or realtime["status"] == SENT
+
+
 def delivery_body(delivery: Delivery, now: float) -> Body:
     return {
         "channel": delivery.channel.value,
@@ -160,11 +167,15 @@ class NotificationService:
         ]
         record = RecordWrite(NOTIFICATION, notification_id, request.user_id, now, body)
         await self.accept(source, [], outbox, records=[record])
-        # The user's sockets show every notification for them (the seed's email too, as `since` replays it),
-        # unless they turned the in-app channel off for it.
-        if realtime is None or realtime["status"] == SENT:
+        if on_sockets(body):
             self.hub.publish(request.user_id, frame(body))
         return body
+
+    def publish_committed(self, notification_id: str) -> None:
+        """A notification another bridge committed (storage shared on PostgreSQL): to the sockets here."""
+        body = self.get(notification_id)
+        if body is not None and on_sockets(body):
+            self.hub.publish(body["user_id"], frame(body))
 
     def get(self, notification_id: str) -> Body | None:
         return self.storage.record(NOTIFICATION, notification_id)

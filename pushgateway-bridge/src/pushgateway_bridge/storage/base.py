@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, cast, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage.records import Body, Page, RecordWrite
+
+# How a request's state follows from the state it read. None: write nothing (the entity is gone, or the
+# request turned out to be a resend).
+Change = Callable[[State | None], State | None]
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,15 @@ class EntityWrite:
     kind: str
     key: str
     state: State | None  # None deletes the entity (its Pushgateway group is deleted next)
+    # The transition that gave `state`: a backend several bridges share applies it again to the stored state
+    # under the row lock, so a write another bridge committed meanwhile is built on, not lost (SQLite, the
+    # one writer of its file, has read the latest state already and writes `state`).
+    change: Change | None = None
+
+
+def transition(kind: Kind[S], change: Callable[[S | None], S | None]) -> Change:
+    """`change`, a transition of `kind`'s states, as `EntityWrite.change` holds it."""
+    return cast(Change, change)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.fast_route import FastRoute
 from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.domain import alerts, event_log
@@ -15,12 +16,12 @@ from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import iso
 from pushgateway_bridge.domain.kinds import PIPELINE, SERVICE
 from pushgateway_bridge.domain.models.climate import AlertReport, MetricReport, PipelineReport, ServiceReport
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, transition
 
 # Every route writes a service or pipeline the key must cover. The paths without the final slash are
 # aliases (the seed's server redirected them); they stay out of the document, except POST /metrics, which
 # shares its path with the bridge's own GET /metrics and so must be listed for `Allow` to be true.
-router = APIRouter(tags=["climate monitor"], responses=answers(*WRITE))
+router = APIRouter(tags=["climate monitor"], responses=answers(*WRITE), route_class=FastRoute)
 
 
 @router.post("/services/", summary="Report a service's status")
@@ -31,7 +32,11 @@ async def report_service(body: ServiceReport, bridge: BridgeDep, principal: Prin
     state = ent.service_report(bridge.storage.get(SERVICE, body.name), body, now)
     await bridge.accept(
         "service",
-        [EntityWrite(SERVICE, body.name, state)],
+        [
+            EntityWrite(
+                SERVICE, body.name, state, transition(SERVICE, lambda p: ent.service_report(p, body, now))
+            )
+        ],
         [logged(body.name, event_log.service_status(body, now))],
     )
     return answer(
@@ -52,7 +57,11 @@ async def report_metric(body: MetricReport, bridge: BridgeDep, principal: Princi
     state = ent.service_metric(bridge.storage.get(SERVICE, body.service), body, now)
     await bridge.accept(
         "metric",
-        [EntityWrite(SERVICE, body.service, state)],
+        [
+            EntityWrite(
+                SERVICE, body.service, state, transition(SERVICE, lambda p: ent.service_metric(p, body, now))
+            )
+        ],
         [logged(body.service, event_log.service_metric(body, now))],
     )
     return answer(
@@ -74,7 +83,11 @@ async def report_pipeline(body: PipelineReport, bridge: BridgeDep, principal: Pr
     state = ent.pipeline_report(bridge.storage.get(PIPELINE, name), body, now)
     await bridge.accept(
         "pipeline",
-        [EntityWrite(PIPELINE, name, state)],
+        [
+            EntityWrite(
+                PIPELINE, name, state, transition(PIPELINE, lambda p: ent.pipeline_report(p, body, now))
+            )
+        ],
         [logged(name, event_log.pipeline_status(body, now))],
     )
     return answer(
@@ -99,7 +112,11 @@ async def create_alert(body: AlertReport, bridge: BridgeDep, principal: Principa
     logged_alert = event_log.service_alert(body, now)
     await bridge.accept(
         "alert",
-        [EntityWrite(SERVICE, body.service, state)],
+        [
+            EntityWrite(
+                SERVICE, body.service, state, transition(SERVICE, lambda p: ent.service_alert(p, body, now))
+            )
+        ],
         [logged(body.service, logged_alert), OutboxItem("alertmanager", body.service, alert)],
     )
     return answer(

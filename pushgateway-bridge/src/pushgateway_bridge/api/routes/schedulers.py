@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.fast_route import FastRoute
 from pushgateway_bridge.api.responses import KEYED, SCOPED, WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.domain import entities as ent
@@ -20,9 +21,9 @@ from pushgateway_bridge.domain.models.schedulers import (
     SchedulerRegistration,
     SchedulerStatusUpdate,
 )
-from pushgateway_bridge.storage.base import EntityWrite
+from pushgateway_bridge.storage.base import EntityWrite, transition
 
-router = APIRouter(prefix="/api/v1/schedulers", tags=["schedulers"])
+router = APIRouter(prefix="/api/v1/schedulers", tags=["schedulers"], route_class=FastRoute)
 
 SchedulerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
 UNREGISTERED = "The scheduler is not registered"
@@ -96,9 +97,10 @@ async def register(body: SchedulerRegistration, bridge: BridgeDep, principal: Pr
     now = time.time()
     previous = bridge.storage.get(SCHEDULER, body.scheduler_id)
     state = ent.register_scheduler(previous, body, now)
+    change = transition(SCHEDULER, lambda p: ent.register_scheduler(p, body, now))
     await bridge.accept(
         "scheduler",
-        [EntityWrite(SCHEDULER, body.scheduler_id, state)],
+        [EntityWrite(SCHEDULER, body.scheduler_id, state, change)],
         [logged(body.scheduler_id, event_log.scheduler_registered(body, now))],
     )
     code = status.HTTP_200_OK if previous else status.HTTP_201_CREATED
@@ -120,9 +122,14 @@ async def update_status(
         return _status_answer(scheduler_id, previous)
     now = time.time()
     state = ent.scheduler_status(previous, body, now)
+    # Applied again to the stored state: a resend another bridge took meanwhile is not counted twice.
+    change = transition(
+        SCHEDULER,
+        lambda p: None if p is None or ent.is_status_resend(p, body) else ent.scheduler_status(p, body, now),
+    )
     await bridge.accept(
         "scheduler",
-        [EntityWrite(SCHEDULER, scheduler_id, state)],
+        [EntityWrite(SCHEDULER, scheduler_id, state, change)],
         [logged(scheduler_id, event_log.scheduler_status(scheduler_id, previous, body, now))],
     )
     return _status_answer(scheduler_id, state)
@@ -155,9 +162,10 @@ async def heartbeat(
     previous = _registered(bridge, scheduler_id)
     now = time.time()
     state = ent.scheduler_heartbeat(previous, now)
+    change = transition(SCHEDULER, lambda p: None if p is None else ent.scheduler_heartbeat(p, now))
     await bridge.accept(
         "heartbeat",
-        [EntityWrite(SCHEDULER, scheduler_id, state)],
+        [EntityWrite(SCHEDULER, scheduler_id, state, change)],
         [logged(scheduler_id, event_log.scheduler_heartbeat(scheduler_id, previous, now))],
     )
     return answer({"scheduler_id": scheduler_id, "last_heartbeat": iso(now)})

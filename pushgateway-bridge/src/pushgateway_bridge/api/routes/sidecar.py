@@ -17,7 +17,7 @@ from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import new_event_id
 from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
 from pushgateway_bridge.domain.models.sidecar import SidecarBatch, SidecarEvent
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
+from pushgateway_bridge.storage.base import Change, EntityWrite, OutboxItem, transition
 
 router = APIRouter(prefix="/v1", tags=["sidecar"])
 
@@ -31,6 +31,7 @@ async def accept_events(
         principal.require_service(app, "app")
     now = time.time()
     states: dict[str, SidecarJobState] = {}
+    applied: dict[str, list[SidecarEvent]] = {}  # each job's events, to apply again to the stored state
     outbox: list[OutboxItem] = []
     ids = [str(event.event_id) if event.event_id else "" for event in events]
     client_ids = list(dict.fromkeys(event_id for event_id in ids if event_id))  # once each, in order
@@ -48,6 +49,7 @@ async def accept_events(
             key = ent.sidecar_key(event)
             previous = states.get(key) or bridge.storage.get(SIDECAR, key)
             states[key] = ent.sidecar_event(previous, event, now)
+            applied.setdefault(key, []).append(event)
             outbox.append(logged(key, event_log.sidecar_event(event, event_id, now)))
             alert = alerts.sidecar_job(event, previous, now, bridge.settings.alert_resolve_seconds)
             if alert is not None:
@@ -58,12 +60,24 @@ async def accept_events(
     # Once submitted, the storage releases the ids itself if the commit is refused or fails.
     await bridge.accept(
         "sidecar",
-        [EntityWrite(SIDECAR, k, s) for k, s in states.items()],
+        [EntityWrite(SIDECAR, k, s, _replay(applied[k], now)) for k, s in states.items()],
         outbox,
         len(events) - duplicates,
         claimed,
     )
     return ids, duplicates
+
+
+def _replay(events: list[SidecarEvent], now: float) -> Change:
+    """One job's events as a transition, for a storage shared by several bridges to apply again."""
+
+    def change(previous: SidecarJobState | None) -> SidecarJobState | None:
+        state = previous
+        for event in events:
+            state = ent.sidecar_event(state, event, now)
+        return state
+
+    return transition(SIDECAR, change)
 
 
 @router.post(

@@ -1,0 +1,250 @@
+"""The `Storage` protocol on both backends (SQLite, and the real PostgreSQL started by the test), then what
+sharing one PostgreSQL between bridges adds: transitions applied again under the row lock, outbox items taken
+by one bridge at a time, client event ids recognised on any bridge, one pusher, records announced."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from pushgateway_bridge.domain.kinds import State
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Storage
+from pushgateway_bridge.storage.group_commit import Waiter
+from pushgateway_bridge.storage.postgres import PostgresStorage
+from pushgateway_bridge.storage.records import Page, RecordWrite
+from pushgateway_bridge.storage.sqlite import SQLiteStorage
+from stack import wait_until
+
+
+def job(runs: int) -> State:
+    return cast(State, {"site": "s", "app": "a", "entity_type": "job", "business_key": "k", "runs": runs})
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    opened: Storage
+    if request.param == "sqlite":
+        opened = SQLiteStorage(tmp_path / "bridge.sqlite3", 100)
+    else:
+        opened = PostgresStorage(request.getfixturevalue("postgres_url"), 100)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def submit(storage: Storage, **kwargs: Any) -> None:
+    waiter = Waiter()
+    storage.submit(kwargs.pop("writes", ()), kwargs.pop("outbox", ()), waiter.done, **kwargs)
+    waiter.wait()
+
+
+def test_entities_read_back_and_what_needs_a_push(storage: Storage) -> None:
+    storage.commit([EntityWrite("sidecar", "a", job(1)), EntityWrite("sidecar", "b", job(2))], [])
+    assert storage.get("sidecar", "a") == job(1)
+    assert storage.snapshot("sidecar", "b") == job(2)
+    assert storage.entities("sidecar") == {"a": job(1), "b": job(2)}
+    assert storage.get("sidecar", "missing") is None
+    dirty = {(kind, key): version for kind, key, version in storage.dirty()}
+    assert set(dirty) == {("sidecar", "a"), ("sidecar", "b")}
+    storage.mark_pushed("sidecar", "a", dirty[("sidecar", "a")])
+    assert [key for _, key, _ in storage.dirty()] == ["b"]
+    storage.commit([EntityWrite("sidecar", "a", job(3))], [])  # written again: behind Pushgateway again
+    assert {key for _, key, _ in storage.dirty()} == {"a", "b"}
+    storage.mark_all_dirty()
+    assert len(storage.dirty()) == 2
+
+
+def test_deleted_and_expired_entities_become_tombstones_until_forgotten(storage: Storage) -> None:
+    storage.commit([EntityWrite("sidecar", "old", job(1)), EntityWrite("sidecar", "gone", job(2))], [])
+    storage.commit([EntityWrite("sidecar", "gone", None)], [])
+    assert storage.get("sidecar", "gone") is None
+    assert storage.expire("sidecar", older_than=0.0) == []  # nothing that old
+    expired = storage.expire("sidecar", older_than=float("inf"))
+    assert expired == [("old", job(1))]
+    assert sorted(storage.tombstones()) == [("sidecar", "gone", job(2)), ("sidecar", "old", job(1))]
+    assert storage.entities("sidecar") == {}
+    storage.forget_tombstone("sidecar", "gone")
+    assert storage.tombstones() == [("sidecar", "old", job(1))]
+
+
+def test_client_event_ids_are_claimed_once_and_released_for_a_resend(storage: Storage) -> None:
+    assert storage.claim(["e1", "e2"]) == [True, True]
+    assert storage.claim(["e2", "e3"]) == [False, True]
+    storage.release(["e3"])  # its submission was refused
+    assert storage.claim(["e3"]) == [True]
+    submit(storage, writes=[EntityWrite("sidecar", "a", job(1))], seen=["e1"])
+    storage.release(["e1"])  # committed: releasing a committed id is too late (PostgreSQL) or forgets it
+    assert storage.claim(["e2"]) == [False]
+
+
+def test_outbox_items_are_due_in_order_retried_later_and_dead_lettered(storage: Storage) -> None:
+    items = [OutboxItem("loki", f"k{i}", {"n": i}) for i in range(4)]
+    storage.commit([], items)
+    assert storage.pending_total() == 4
+    due = storage.due("loki", now=float("inf"), limit=3)
+    assert [item.payload for item in due] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert storage.due("other", now=float("inf"), limit=10) == []
+    storage.delivered([due[0].id])
+    storage.retry_later([due[1].id], next_attempt=float("inf"), error="503")
+    storage.dead_letter([due[2].id], "400 bad request")
+    assert storage.dead_letters("loki") == [("loki", "k2", "400 bad request")]
+    assert storage.pending_stats()["loki"][0] == 2
+    assert storage.pending_total() == 2
+
+
+def test_records_are_paged_filtered_and_changed_with_their_deliveries(storage: Storage) -> None:
+    notes = [
+        RecordWrite("notification", "a", "u1", 1.0, {"id": "a", "type": "email", "channels": ["email"]}),
+        RecordWrite("notification", "b", "u2", 2.0, {"id": "b", "type": "email", "channels": ["sms"]}),
+        RecordWrite("notification", "c", "u1", 3.0, {"id": "c", "type": "job", "channels": ["sms"]}),
+    ]
+    submit(storage, records=notes)
+
+    def keys(query: Page) -> list[str]:
+        return [key for _, key, _ in storage.records(query)]
+
+    assert keys(Page("notification")) == ["c", "b", "a"]
+    assert keys(Page("notification", owner="u1")) == ["c", "a"]
+    assert keys(Page("notification", fields={"type": "email"})) == ["b", "a"]
+    assert keys(Page("notification", contains={"channels": "sms"})) == ["c", "b"]
+    assert keys(Page("notification", before=(3.0, "c"), limit=1)) == ["b"]
+    assert keys(Page("notification", fields={"type": "x' OR '1'='1"})) == []
+
+    ack = OutboxItem("notifications", "a", {"id": "a"})
+    assert storage.update_record("notification", "a", lambda body: {**body, "acked": True}, [ack])
+    assert storage.record("notification", "a") == {**notes[0].body, "acked": True}
+    assert not storage.update_record("notification", "a", lambda body: None, [ack])  # left as it is
+    assert not storage.update_record("notification", "nope", lambda body: body, [ack])
+    assert storage.pending_total() == 1  # only the change that was made brought its delivery
+
+
+# --- several bridges on one PostgreSQL ----------------------------------------------------------------
+
+
+@pytest.fixture
+def two(postgres_url: str) -> Iterator[tuple[PostgresStorage, PostgresStorage]]:
+    first = PostgresStorage(postgres_url, 100_000, lease_seconds=60, bridge_id="first")
+    second = PostgresStorage(postgres_url, 100_000, lease_seconds=60, bridge_id="second")
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
+def counted(previous: State | None) -> State:
+    """One more run."""
+    return job(runs(previous) + 1)
+
+
+def runs(state: State | None) -> int:
+    return int(cast(dict[str, Any], state)["runs"]) if state else 0
+
+
+def test_concurrent_read_modify_writes_on_two_bridges_lose_no_run(
+    two: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    """Each thread reads the state, counts one run and writes: through the stale read of the other bridge's
+    state, only the transition applied again under the row lock keeps every run."""
+
+    def count(storage: PostgresStorage, runs: int) -> None:
+        for _ in range(runs):
+            state = counted(storage.get("sidecar", "k"))
+            storage.commit([EntityWrite("sidecar", "k", state, counted)], [])
+
+    threads = [threading.Thread(target=count, args=(storage, 100)) for storage in two for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert runs(two[0].get("sidecar", "k")) == 400
+
+
+def test_outbox_items_go_to_one_bridge_at_a_time_and_to_another_after_the_lease(
+    two: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    first, second = two
+    first.commit([], [OutboxItem("loki", f"k{i}", {"n": i}) for i in range(200)])
+    taken: list[list[int]] = [[], []]
+    now = time.time() + 1  # the items are due from their commit on
+
+    def take(index: int, storage: PostgresStorage) -> None:
+        for _ in range(60):  # 200 items in batches of 7: enough for one bridge to take all
+            due = storage.due("loki", now=now, limit=7)
+            if not due:
+                return
+            taken[index] += [item.id for item in due]
+
+    threads = [threading.Thread(target=take, args=pair) for pair in enumerate(two)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert taken[0] and taken[1]  # both took some...
+    assert not set(taken[0]) & set(taken[1])  # ...and none was taken twice
+    assert len(taken[0]) + len(taken[1]) == 200
+    # The first bridge never settles its items (it died): once its lease ends they are due elsewhere.
+    assert second.due("loki", now=now + 59, limit=500) == []
+    again = second.due("loki", now=now + 61, limit=500)
+    assert sorted(item.id for item in again) == sorted(taken[0] + taken[1])
+
+
+def test_a_client_event_id_is_recognised_on_another_bridge_and_freed_when_its_claimer_died(
+    postgres_url: str, two: tuple[PostgresStorage, PostgresStorage]
+) -> None:
+    first, second = two
+    assert first.claim(["sent-to-first"]) == [True]
+    assert second.claim(["sent-to-first"]) == [False]  # a resend to the other bridge, while in flight
+    submit(first, writes=[EntityWrite("sidecar", "a", job(1))], seen=["sent-to-first"])
+    assert second.claim(["sent-to-first"]) == [False]  # committed: a resend for good
+
+    dying = PostgresStorage(postgres_url, 100, bridge_id="dying")
+    assert dying.claim(["never-committed"]) == [True]
+    assert second.claim(["never-committed"]) == [False]
+    dying.close()  # its connections end, as a killed bridge's do: its claim can never commit
+    wait_until(lambda: second.claim(["never-committed"]) == [True], what="the dead bridge's claim freed")
+
+
+def test_one_bridge_at_a_time_does_the_pushgateway_work(two: tuple[PostgresStorage, PostgresStorage]) -> None:
+    first, second = two
+    first.commit([EntityWrite("sidecar", "a", job(1))], [])
+    second.commit([EntityWrite("sidecar", "gone", job(1))], [])
+    second.commit([EntityWrite("sidecar", "gone", None)], [])
+    assert [key for _, key, _ in first.dirty()] == ["a"]  # the first to ask leads
+    assert first.tombstones() == [("sidecar", "gone", job(1))]
+    assert second.dirty() == [] and second.tombstones() == []
+    first.pusher.db.close()  # type: ignore[union-attr]  # its session ends: the lock is let go
+    wait_until(lambda: [key for _, key, _ in second.dirty()] == ["a"], what="the second bridge leading")
+    assert first.dirty() == []
+
+
+def test_records_of_a_broadcast_kind_are_heard_by_the_other_bridges(postgres_url: str) -> None:
+    heard: list[tuple[str, str, str]] = []
+
+    def hear(name: str, kind: str, key: str) -> None:
+        heard.append((name, kind, key))
+
+    bridges = [
+        PostgresStorage(postgres_url, 100, bridge_id=name, broadcast=frozenset({"notification"}))
+        for name in ("first", "second")
+    ]
+    try:
+        for storage in bridges:
+            storage.listen(functools.partial(hear, storage.bridge_id))
+            assert storage.listener is not None
+            wait_until(storage.listener.listening.is_set, what="listening")
+        submit(bridges[0], records=[RecordWrite("notification", "n1", "u1", 1.0, {"id": "n1"})])
+        submit(bridges[0], records=[RecordWrite("preference", "p1", "u1", 1.0, {"id": "p1"})])
+        submit(bridges[1], records=[RecordWrite("notification", "n2", "u1", 2.0, {"id": "n2"})])
+        wait_until(lambda: len(heard) >= 2, what="two records heard")
+        assert sorted(heard) == [("first", "notification", "n2"), ("second", "notification", "n1")]
+    finally:
+        for storage in bridges:
+            storage.close()
