@@ -17,12 +17,26 @@ from bundle_common.listen import parse_listen_address
 from generator.render import render_all
 from generator.source import load_source
 from monitoring_sdk.settings import DEFAULT_SIDECAR_URL
+from scripts.bundle_run.configs import BLACKBOX_CONFIG, endpoints_job
 from stack import binary
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-HOST_PATHS = {"/proc", "/sys", "/"}  # what the exporter reads of the host, read-only
+# What of the host each service may read, read-only: the exporter its /proc, /sys and root; cAdvisor the
+# mounts its documentation gives (github.com/google/cadvisor, docs/running.md and README).
+HOST_PATHS = {
+    "exporter": {"/proc": "/host/proc", "/sys": "/host/sys", "/": "/host/root"},
+    "cadvisor": {
+        "/": "/rootfs",
+        "/var/run": "/var/run",
+        "/sys": "/sys",
+        "/var/lib/docker/": "/var/lib/docker",
+        "/dev/disk/": "/dev/disk",
+    },
+    "alloy": {"/var/run/docker.sock": "/var/run/docker.sock"},  # loki.source.docker reads logs by the API
+}
 SECRETS = "./secrets"  # not in git: grafana/README.md says what goes in it
+PROMETHEUS_KEY = "prometheus_bridge_api_key"  # the bridge key Prometheus reads the endpoints' discovery with
 
 
 def compose() -> dict[str, Any]:
@@ -67,6 +81,8 @@ def test_compose_file_validates_with_docker_compose(tmp_path: Path) -> None:
 
 def test_the_bundle_has_every_service() -> None:
     expected = {"prometheus", "pushgateway", "alertmanager", "loki", "tempo", "grafana", "bridge", "exporter"}
+    expected |= {"blackbox", "cadvisor"}  # the endpoint probes; the containers' metrics
+    expected |= {"alloy"}  # the containers' own logs to Loki
     assert set(services()) == expected
 
 
@@ -103,8 +119,9 @@ def test_every_service_has_a_healthcheck_and_named_volumes_are_declared() -> Non
 
 def test_every_bind_mounted_path_exists_in_the_repository() -> None:
     for name, host, container in bind_mounts():
-        if host in HOST_PATHS:
-            assert name == "exporter" and container.startswith("/host/"), f"{name} mounts host {host}"
+        if host.startswith("/"):
+            assert HOST_PATHS.get(name, {}).get(host) == container, f"{name} mounts host {host}"
+            assert f"{host}:{container}:ro" in services()[name]["volumes"], f"{name}: {host} is writable"
             continue
         if host == SECRETS:
             continue
@@ -118,9 +135,10 @@ def test_secrets_stay_out_of_git_and_are_documented() -> None:
     alertmanager = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
     needed = set(re.findall(r"/etc/alertmanager/secrets/(\w+)", alertmanager))
     assert needed, "the rendered Alertmanager config reads no secret files?"
-    for secret in [*needed, "bridge.yml", "grafana_admin_password"]:
+    for secret in [*needed, "bridge.yml", "grafana_admin_password", PROMETHEUS_KEY]:
         assert f"`{secret}`" in readme, f"grafana/README.md does not say what secrets/{secret} is"
     assert mount_of("alertmanager", "/etc/alertmanager/secrets") == SECRETS
+    assert mount_of("prometheus", "/etc/prometheus/secrets") == SECRETS
 
 
 def test_alertmanager_gets_the_rendered_config_and_its_templates() -> None:
@@ -196,6 +214,123 @@ def test_loki_config_retains_and_rules_from_the_rendered_directory() -> None:
         groups = yaml.safe_load(text)["groups"]
         assert all(rule["annotations"]["runbook_url"] for g in groups for rule in g["rules"])
     assert mount_of("loki", "/etc/loki/loki.yml") == "./loki/loki.yml"
+
+
+def test_the_endpoint_probes_are_the_job_make_run_writes_pointed_at_the_compose_services() -> None:
+    source = load_source(ROOT / "monitoring.yml")
+    jobs = {
+        job["job_name"]: job
+        for job in yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    }
+    key_file = f"/etc/prometheus/secrets/{PROMETHEUS_KEY}"
+    expected = endpoints_job(source.endpoints.job, "http://bridge:8000", "blackbox:9115", key_file)
+    assert jobs[source.endpoints.job] == expected
+    assert jobs["blackbox"]["static_configs"][0]["targets"] == ["blackbox:9115"]
+    blackbox = services()["blackbox"]
+    config = mount_of("blackbox", "/etc/blackbox_exporter/config.yml")
+    assert config == "./prometheus/blackbox.yml"
+    assert "--config.file=/etc/blackbox_exporter/config.yml" in blackbox["command"]
+    assert listen_ports(blackbox["command"]) == [9115]
+    assert (ROOT / config).resolve() == BLACKBOX_CONFIG
+    modules = yaml.safe_load(BLACKBOX_CONFIG.read_text())["modules"]
+    assert modules[expected["params"]["module"][0]]["prober"] == "http"
+    assert "blackbox" in services()["prometheus"]["depends_on"]
+
+
+def test_blackbox_config_passes_the_exporters_own_check() -> None:
+    result = run(binary("prometheus-blackbox-exporter"), f"--config.file={BLACKBOX_CONFIG}", "--config.check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cadvisor_runs_as_documented_and_is_scraped() -> None:
+    cadvisor = services()["cadvisor"]
+    assert cadvisor["image"].startswith("gcr.io/cadvisor/cadvisor:v")
+    assert cadvisor["privileged"] is True
+    assert cadvisor["devices"] == ["/dev/kmsg:/dev/kmsg"]
+    mounted = {volume.split(":")[0]: volume.split(":")[1] for volume in cadvisor["volumes"]}
+    assert mounted == HOST_PATHS["cadvisor"]
+    jobs = {
+        job["job_name"]: job
+        for job in yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    }
+    assert jobs["cadvisor"]["static_configs"][0]["targets"] == ["cadvisor:8080"]
+
+
+# Tempo 2.5's documented configuration (grafana.com/docs/tempo/v2.5.x/configuration/, "Metrics-generator"
+# and "Overrides"): the keys of the blocks this bundle sets. Tempo refuses unknown keys at start.
+TEMPO_METRICS_GENERATOR_KEYS = {
+    "ring", "processor", "registry", "storage", "traces_storage", "metrics_ingestion_time_range_slack",
+    "query_timeout", "override_ring_key",
+}  # fmt: skip
+TEMPO_REGISTRY_KEYS = {"collection_interval", "stale_duration", "external_labels", "max_label_name_length",
+                       "max_label_value_length"}  # fmt: skip
+TEMPO_GENERATOR_STORAGE_KEYS = {"path", "wal", "remote_write_flush_deadline", "remote_write_add_org_id_header",
+                                "remote_write"}  # fmt: skip
+TEMPO_PROCESSORS = {"service-graphs", "span-metrics", "local-blocks"}
+
+
+def test_tempo_generates_span_metrics_and_service_graphs_into_prometheus() -> None:
+    config = yaml.safe_load((ROOT / "tempo" / "tempo.yml").read_text())
+    generator = config["metrics_generator"]
+    assert set(generator) <= TEMPO_METRICS_GENERATOR_KEYS
+    assert set(generator["registry"]) <= TEMPO_REGISTRY_KEYS
+    assert set(generator["storage"]) <= TEMPO_GENERATOR_STORAGE_KEYS
+    # The WAL is on the tempo-data volume, so samples not yet written survive a restart.
+    assert Path(generator["storage"]["path"]).is_relative_to("/var/tempo")
+    (remote_write,) = generator["storage"]["remote_write"]
+    url = urlsplit(remote_write["url"])
+    assert (url.hostname, url.port, url.path) == ("prometheus", 9090, "/api/v1/write")
+    prometheus = services()["prometheus"]["command"]
+    assert "--web.enable-remote-write-receiver" in prometheus
+    if remote_write.get("send_exemplars"):
+        assert "--enable-feature=exemplar-storage" in prometheus
+    # Tempo 2.3+ overrides: `defaults` (the legacy flat form, metrics_generator_processors, may not be mixed in).
+    overrides = config["overrides"]
+    assert set(overrides) == {"defaults"}
+    processors = overrides["defaults"]["metrics_generator"]["processors"]
+    assert set(processors) <= TEMPO_PROCESSORS
+    assert {"service-graphs", "span-metrics"} <= set(processors)
+
+
+def alloy_blocks(config: str) -> dict[str, dict[str, str]]:
+    """The top-level blocks of an Alloy config (`kind "label" { ... }`) and their `name = value` lines."""
+    blocks = {}
+    for kind, label, body in re.findall(r'^([a-z_.]+) "([a-z_]+)" \{\n(.*?)^\}', config, re.M | re.S):
+        lines = re.findall(r"^  ([a-z_]+)\s*=\s*(.+)$", body, re.M)
+        blocks[f"{kind}.{label}"] = {name: value.strip() for name, value in lines} | {"": body}
+    return blocks
+
+
+def test_alloy_ships_every_containers_logs_to_loki_labelled_by_compose_service() -> None:
+    assert mount_of("alloy", "/etc/alloy/config.alloy") == "./alloy/config.alloy"
+    assert "/etc/alloy/config.alloy" in services()["alloy"]["command"]
+    assert "loki" in services()["alloy"]["depends_on"]
+    blocks = alloy_blocks((ROOT / "alloy" / "config.alloy").read_text())
+    docker = '"unix:///var/run/docker.sock"'
+    assert blocks["discovery.docker.containers"]["host"] == docker
+    source = blocks["loki.source.docker.containers"]
+    assert source["host"] == docker
+    assert source["targets"] == "discovery.docker.containers.targets"
+    assert source["relabel_rules"] == "discovery.relabel.containers.rules"
+    # The chain ends in loki.write: source -> process -> write.
+    assert source["forward_to"] == "[loki.process.levels.receiver]"
+    assert "forward_to = [loki.write.loki.receiver]" in blocks["loki.process.levels"][""]
+    # The label the bridge's log API matches (`service`) is the compose service's container label.
+    assert re.search(
+        r'source_labels = \["__meta_docker_container_label_com_docker_compose_service"\]\s*'
+        r'target_label\s*= "service"',
+        blocks["discovery.relabel.containers"][""],
+    )
+    (url,) = re.findall(r'url = "([^"]+)"', blocks["loki.write.loki"][""])
+    loki = yaml.safe_load((ROOT / "loki" / "loki.yml").read_text())
+    assert urlsplit(url)[1:3] == (f"loki:{loki['server']['http_listen_port']}", "/loki/api/v1/push")
+
+
+def test_the_bridge_reads_logs_and_traces_from_the_compose_loki_and_tempo() -> None:
+    env = services()["bridge"]["environment"]
+    tempo = yaml.safe_load((ROOT / "tempo" / "tempo.yml").read_text())
+    assert env["BRIDGE_TEMPO_URL"] == f"http://tempo:{tempo['server']['http_listen_port']}"
+    assert env["BRIDGE_LOKI_URL"] == "http://loki:3100"
 
 
 def test_tempo_takes_otlp_over_http_and_grpc() -> None:
