@@ -6,7 +6,8 @@ each as its own process with its data under .run/, prints the URLs, a demo API k
 anonymous scope, and stops everything by PID on Ctrl-C. The bridge listens on two ports: 8000, and 17000
 where the sidecar SDK sends by default. Each port can be set with an environment variable
 (BUNDLE_<NAME>_PORT, BUNDLE_SIDECAR_PORT for the bridge's second one); a busy default port is replaced by a
-free one, and the URL printed is the one in use. BUNDLE_RUN_DIR moves .run/.
+free one, and the URL printed is the one in use. BUNDLE_RUN_DIR moves .run/. BUNDLE_LOKI_URL and
+BUNDLE_TEMPO_URL give the bridge a Loki and a Tempo to read logs and traces from (none runs here).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from scripts.bundle_run.configs import (  # noqa: E402
     bridge_config_file,
     bridge_key_file,
     prometheus_config,
+    query_backends,
 )
 from scripts.bundle_run.paths import API_RULES_FILE, BRIDGE_ALSO, DEFAULT_PORTS, RUN_DIR, port_for  # noqa: E402
 from scripts.bundle_run.process import Service, executable, find_executable  # noqa: E402
@@ -92,6 +94,8 @@ def services(ports: dict[str, int], demo_key: str) -> list[Service]:
                     # The alert API's rules: written here, loaded by the Prometheus below, reloaded.
                     "BRIDGE_PROMETHEUS_URL": url["prometheus"],
                     "BRIDGE_ALERT_RULES_FILE": str(API_RULES_FILE),
+                    # Loki and Tempo for the log and trace API, when BUNDLE_LOKI_URL/BUNDLE_TEMPO_URL say.
+                    **query_backends(),
                 },
                 also={name: url[name] for name in BRIDGE_ALSO},
             )

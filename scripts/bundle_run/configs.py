@@ -5,6 +5,8 @@ them)."""
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,15 @@ ANONYMOUS_SCOPE: dict[str, Any] = {
     "read": True,
     "rate_per_second": 50,
 }
+
+
+def query_backends(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The bridge's Loki and Tempo for this run, from BUNDLE_LOKI_URL and BUNDLE_TEMPO_URL: neither runs
+    here (no package of this machine runs their servers), so they are the caller's (a compose stack's,
+    say). Without Loki the bridge writes and the log API reads the run's events file; without Tempo the
+    trace API answers 503 naming tempo_url."""
+    wanted = {"BRIDGE_LOKI_URL": "BUNDLE_LOKI_URL", "BRIDGE_TEMPO_URL": "BUNDLE_TEMPO_URL"}
+    return {setting: environ[name] for setting, name in wanted.items() if environ.get(name)}
 
 
 def bridge_config_file(demo_key: str) -> Path:
