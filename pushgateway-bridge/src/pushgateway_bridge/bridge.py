@@ -14,6 +14,8 @@ from pushgateway_bridge.alerts.service import AlertService
 from pushgateway_bridge.auth import Authenticator
 from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
 from pushgateway_bridge.forwarder_remote_write import RemoteWriteWorker
+from pushgateway_bridge.integrations.config import load_integrations
+from pushgateway_bridge.integrations.wiring import Integrations
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.notifications.config import NotificationsConfig, load_notifications
 from pushgateway_bridge.notifications.delivery import NotificationSink
@@ -54,6 +56,9 @@ class Bridge:
             load_notifications(settings.notifications_file)
             if settings.notifications_file
             else NotificationsConfig()
+        )
+        self.integrations = Integrations(
+            load_integrations(settings.integrations_file) if settings.integrations_file else []
         )
         self.notifications = NotificationService(
             self.storage, self.notifications_config, self.hub, self.accept
@@ -120,6 +125,7 @@ class Bridge:
             1,
             s.flush_interval_seconds,
         )
+        self.workers.update(self.integrations.start_workers(s, self.storage, self.metrics))
         for worker in self.workers.values():
             worker.start()
         if isinstance(self.storage, Shared):
@@ -170,6 +176,8 @@ class Bridge:
         Raises SpoolFull (the route answers 503) or the storage's error."""
         if not self.settings.alertmanager_url:
             outbox = [item for item in outbox if item.downstream != "alertmanager"]
+        if self.integrations:
+            outbox = self.integrations.fan_out(outbox)
         settler = self.settler
         if settler is None or settler.loop is not asyncio.get_running_loop():
             settler = self.settler = _Settler(asyncio.get_running_loop())
@@ -198,6 +206,8 @@ class Bridge:
             and self.storage.pending_total() >= self.settings.loki_batch_max_entries
         ):
             loki.wake.set()
+        if self.integrations:
+            self.integrations.wake(self.storage.pending_total())
 
 
 class _Settler:

@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         app = create_app(settings)
+    except ConfigError as exc:  # a file the settings name (notifications_file, integrations_file)
+        print(f"pushgateway-bridge: bad config: {exc.key}: {exc.reason}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"pushgateway-bridge: cannot open data_dir {settings.data_dir}: {exc}", file=sys.stderr)
         return 2

@@ -156,16 +156,20 @@ class OutboxCollector(Collector):
     `state_downstream` (pushgateway or remote_write): its backlog is the entities changed or deleted since
     it last wrote them."""
 
-    def __init__(self, storage: Storage, state_downstream: str = "pushgateway") -> None:
+    def __init__(
+        self, storage: Storage, state_downstream: str = "pushgateway", downstreams: list[str] | None = None
+    ) -> None:
         self.storage = storage
         self.state_downstream = state_downstream
+        # BridgeMetrics' list, to which the integrations' downstreams are added at start.
+        self.downstreams = downstreams if downstreams is not None else list(DOWNSTREAMS)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         stats = self.storage.pending_stats()
         pending = GaugeMetricFamily(OUTBOX_PENDING.name, OUTBOX_PENDING.help, labels=OUTBOX_PENDING.labels)
         oldest = GaugeMetricFamily(OUTBOX_OLDEST.name, OUTBOX_OLDEST.help, labels=OUTBOX_OLDEST.labels)
         now = time.time()
-        for downstream in DOWNSTREAMS:
+        for downstream in self.downstreams:
             count, created = stats.get(downstream, (0, None))
             if downstream == self.state_downstream:
                 count = len(self.storage.dirty()) + len(self.storage.tombstones())
@@ -203,9 +207,15 @@ class BridgeMetrics:
         self.groups_expired = _counter(GROUPS_EXPIRED, r)
         self.dead_letters = _counter(DEAD_LETTERS, r)
         self.escalations = _counter(ESCALATIONS, r)
+        self.downstreams = list(DOWNSTREAMS)
+
+    def add_downstream(self, name: str) -> None:
+        """One more downstream (an integration), in the backlog gauges from the next scrape on."""
+        if name not in self.downstreams:
+            self.downstreams.append(name)
 
     def attach_hub(self, hub: Hub) -> None:
         self.registry.register(HubCollector(hub))
 
     def attach_storage(self, storage: Storage, state_downstream: str = "pushgateway") -> None:
-        self.registry.register(OutboxCollector(storage, state_downstream))
+        self.registry.register(OutboxCollector(storage, state_downstream, self.downstreams))

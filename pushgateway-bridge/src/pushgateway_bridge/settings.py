@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # notifications.yml, rendered by `make rules` from monitoring.yml's `notifications:` section: the
     # channels, templates and escalation policies of the notification API (without it: in-app only).
     notifications_file: Path | None = None
+    # The sidecar seed's config/integrations.json: more event outputs (webhook, csv, json, local_api,
+    # otlp), each one more outbox sink (docs/integrations.md).
+    integrations_file: Path | None = None
     # Notifications a WebSocket may fall behind by before it is closed with 1013 (it resumes with ?since=).
     notification_socket_queue: int = Field(default=DEFAULT_QUEUE_SIZE, gt=0)
     loki_tenant: str | None = None

@@ -22,6 +22,9 @@ class Event(TypedDict):
     received: float  # Unix seconds
     at: NotRequired[float]  # the event's own time, when the client gave one
     trace_id: NotRequired[str]  # the W3C trace the event belongs to, when the client gave one
+    # The sidecar event as its client sent it, only while a local_api integration forwards it unchanged;
+    # the event sinks' items never hold it (integrations/wiring.py takes it out).
+    original: NotRequired[dict[str, Any]]
     fields: dict[str, Any]  # the request's own data, JSON
 
 

@@ -45,6 +45,8 @@ async def ready(bridge: BridgeDep) -> dict[str, Any]:
     for name, worker in bridge.workers.items():
         if name in downstreams:
             downstreams[name]["last_error"] = worker.last_error
+    if bridge.integrations:
+        downstreams.update(bridge.integrations.health(bridge.storage.pending_stats()))
     return {
         "status": "ready",
         "downstreams": downstreams,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
-from pushgateway_bridge.api.fast_route import FastRoute
 from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.auth import Principal
@@ -20,14 +20,15 @@ from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
 from pushgateway_bridge.domain.models.sidecar import SidecarBatch, SidecarEvent
 from pushgateway_bridge.storage.base import Change, EntityWrite, OutboxItem, transition
 
-router = APIRouter(prefix="/v1", tags=["sidecar"], route_class=FastRoute)
+router = APIRouter(prefix="/v1", tags=["sidecar"])
 
 
 async def accept_events(
-    bridge: Bridge, principal: Principal, events: list[SidecarEvent]
+    bridge: Bridge, principal: Principal, events: list[SidecarEvent], originals: list[Any] | None = None
 ) -> tuple[list[str], int]:
     """Commit the events; returns every event's id and how many were resends of events already accepted
-    (a client retrying a batch whose answer it lost): those are acknowledged again and not applied twice."""
+    (a client retrying a batch whose answer it lost): those are acknowledged again and not applied twice.
+    `originals`: the events as the client sent them (JSON), kept for a local_api integration."""
     for app in dict.fromkeys(event.app.name for event in events):  # each app once, in order
         principal.require_service(app, "app")
     now = time.time()
@@ -51,7 +52,13 @@ async def accept_events(
             previous = states.get(key) or bridge.storage.get(SIDECAR, key)
             states[key] = ent.sidecar_event(previous, event, now)
             applied.setdefault(key, []).append(event)
-            outbox.append(logged(key, event_log.sidecar_event(event, event_id, now)))
+            logged_event = event_log.sidecar_event(event, event_id, now)
+            if originals is not None:  # with the id the bridge gave it, if the client gave none
+                original = originals[index]
+                logged_event["original"] = (
+                    original if original.get("event_id") else {**original, "event_id": event_id}
+                )
+            outbox.append(logged(key, logged_event))
             alert = alerts.sidecar_job(event, previous, now, bridge.settings.alert_resolve_seconds)
             if alert is not None:
                 outbox.append(OutboxItem("alertmanager", key, alert))
@@ -84,8 +91,11 @@ def _replay(events: list[SidecarEvent], now: float) -> Change:
 @router.post(
     "/event", status_code=status.HTTP_202_ACCEPTED, summary="Accept one event", responses=answers(*WRITE)
 )
-async def post_event(event: SidecarEvent, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
-    ids, duplicates = await accept_events(bridge, principal, [event])
+async def post_event(
+    event: SidecarEvent, bridge: BridgeDep, principal: PrincipalDep, request: Request
+) -> JSONResponse:
+    originals = [await request.json()] if bridge.integrations.keeps_originals else None
+    ids, duplicates = await accept_events(bridge, principal, [event], originals)
     return answer({"accepted": 1, "event_ids": ids, "duplicates": duplicates}, status.HTTP_202_ACCEPTED)
 
 
@@ -95,7 +105,9 @@ async def post_event(event: SidecarEvent, bridge: BridgeDep, principal: Principa
     summary="Accept a batch of events (at most max_batch_events)",
     responses=answers(*WRITE),
 )
-async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
+async def post_batch(
+    batch: SidecarBatch, bridge: BridgeDep, principal: PrincipalDep, request: Request
+) -> JSONResponse:
     limit = bridge.settings.max_batch_events
     if len(batch.events) > limit:
         raise HTTPException(
@@ -108,7 +120,9 @@ async def post_batch(batch: SidecarBatch, bridge: BridgeDep, principal: Principa
                 }
             ],
         )
-    ids, duplicates = await accept_events(bridge, principal, batch.events)
+    # The events as sent, for local_api: the body is parsed as JSON once more, only while one is enabled.
+    originals = (await request.json())["events"] if bridge.integrations.keeps_originals else None
+    ids, duplicates = await accept_events(bridge, principal, batch.events, originals)
     return answer(
         {"accepted": len(ids), "event_ids": ids, "duplicates": duplicates}, status.HTTP_202_ACCEPTED
     )
