@@ -20,6 +20,7 @@ from fakes.remote_write import RemoteWriteReceiver, Sample, decode, key
 from pushgateway_bridge.sinks.remote_write import classify
 from pushgateway_bridge.sinks.remote_write_proto import (
     STALE_NAN,
+    FlushEncoder,
     TimeSeries,
     compress,
     encode,
@@ -59,6 +60,23 @@ def test_write_request_decodes_with_the_protobuf_package() -> None:
     assert samples[2].timestamp_ms == 2**40
     assert struct.pack("<d", samples[2].value).hex() == "020000000000f07f"  # 0x7ff0000000000002
     assert is_stale(samples[2].value) and not is_stale(math.nan)
+
+
+def test_the_flush_encoder_writes_what_the_plain_encoder_writes() -> None:
+    """The cached fast path, across a change of the timestamp's encoded size (2**35 ms needs one byte
+    more than 2**34) and a series that comes back."""
+    a = labels_of("m", {"job": "x", "k": "1"})
+    b = labels_of("n_total", {"job": "x"})
+    encoder = FlushEncoder()
+    for rows, timestamp in (
+        ([(a, 1.0), (b, 2.5)], 2**34 - 1),
+        ([(a, STALE_NAN)], 2**35),
+        ([(b, -0.0), (a, 1e300)], 2**35 + 1),
+    ):
+        expected = encode([TimeSeries(labels, ((value, timestamp),)) for labels, value in rows])
+        assert encoder.encode(rows, timestamp) == expected
+        encoder.retain([b])
+    assert [s.labels for s in decode(write_request([TimeSeries(a, ((1.0, 5),))]))] == [dict(a)]
 
 
 @pytest.mark.parametrize("bad_name", ["0x", "a-b", "__name__", ""])
@@ -331,4 +349,41 @@ def test_429_is_retried(bridge_factory: BridgeFactory) -> None:
             bridge.own_metric("bridge_forward_errors_total", downstream="remote_write", kind="http_429") == 3
         )
         assert bridge.own_metric("bridge_dead_letters_total", downstream="remote_write") is None
+        assert not receiver.rejections
+
+
+def test_bridges_on_one_postgresql_write_through_one_of_them(
+    bridge_factory: BridgeFactory, postgres_url: str
+) -> None:
+    """Two bridges share the state: one of them writes the series (two writers would interleave samples
+    out of order, which the receiver refuses); killed, the other takes over and nothing it took is lost."""
+    with RemoteWriteReceiver() as receiver:
+        env = {"BRIDGE_REMOTE_WRITE_URL": receiver.write_url, "BRIDGE_STORAGE_URL": postgres_url}
+        bridges = [
+            bridge_factory(f"http://127.0.0.1:{free_port()}", config=remote_write_config(), extra_env=env)
+            for _ in range(2)
+        ]
+        schedulers = "/api/v1/schedulers"
+        post(
+            bridges[0],
+            f"{schedulers}/register",
+            {"scheduler_id": "eod", "service_name": "S", "job_name": "J"},
+        )
+        for n in range(6):  # runs taken by either bridge
+            post(bridges[n % 2], f"{schedulers}/eod/status", {"status": "running"}, "put")
+            post(bridges[n % 2], f"{schedulers}/eod/status", {"status": "completed"}, "put")
+        runs = {"__name__": "scheduler_runs_total", "job": "scheduler", "scheduler_id": "eod"}
+        success = key({**runs, "outcome": "success"})
+        wait_until(lambda: receiver.latest().get(success) == 6, what="6 runs written")
+
+        def writing(bridge: Bridge) -> bool:
+            return bool(bridge.own_metric("bridge_forwarded_total", downstream="remote_write"))
+
+        writers = [bridge for bridge in bridges if writing(bridge)]
+        assert len(writers) == 1
+        (other,) = [bridge for bridge in bridges if bridge is not writers[0]]
+        writers[0].process.kill()
+        post(other, f"{schedulers}/eod/status", {"status": "running"}, "put")
+        post(other, f"{schedulers}/eod/status", {"status": "completed"}, "put")
+        wait_until(lambda: receiver.latest().get(success) == 7, timeout=20, what="the other bridge writing")
         assert not receiver.rejections

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 
-from pushgateway_bridge.domain.kinds import KINDS
+from pushgateway_bridge.domain.kinds import KINDS, State
 from pushgateway_bridge.forwarder import Worker, backoff, expire_silent
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
@@ -25,10 +25,9 @@ from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.remote_write import RemoteWriteSink, entity_series
 from pushgateway_bridge.sinks.remote_write_proto import (
     STALE_NAN,
+    FlushEncoder,
     Labels,
     compress,
-    encode_labels,
-    encode_series,
     is_stale,
 )
 from pushgateway_bridge.storage.base import Storage
@@ -52,7 +51,9 @@ class RemoteWriteWorker(Worker):
         super().__init__(settings, storage, metrics)
         self.sink = sink
         self.written: set[Labels] = set()  # series the receiver holds a live sample of
-        self.encoded: dict[Labels, bytes] = {}  # a series' labels rarely change: encoded once
+        self.encoder = FlushEncoder()
+        # An entity's series are a function of its state: rendered again only when the state changed.
+        self.rendered: dict[tuple[str, str], tuple[State, Batch]] = {}
         self.last_timestamp_ms = 0
         self.next_expiry = 0.0
 
@@ -65,12 +66,23 @@ class RemoteWriteWorker(Worker):
         if now >= self.next_expiry:
             self.next_expiry = now + max(interval, 1.0)
             expire_silent(self.settings, self.storage, self.metrics)
+        if not self.leading():
+            self.written.clear()  # another bridge writes meanwhile: what this one wrote says nothing
+            return interval
         try:
             self.flush()
         except SinkError as error:
             self.failed(error)
             return backoff(self.failures - 1, self.settings)
         return interval
+
+    def leading(self) -> bool:
+        """Whether this bridge writes the entity series. Bridges sharing a storage (storage/postgres.py)
+        elect one, its pusher, to do the Pushgateway work of all; the same one writes by remote write, as
+        two writers would interleave samples out of order, which receivers refuse. The election is reached
+        through the backend, the Storage protocol has no word for it yet; alone on SQLite a bridge leads."""
+        pusher = getattr(self.storage, "pusher", None)
+        return bool(pusher.leading()) if pusher is not None else True
 
     def timestamp_ms(self) -> int:
         """Now, in ms, later than any sample written before: a receiver refuses one out of order."""
@@ -80,10 +92,7 @@ class RemoteWriteWorker(Worker):
     def flush(self) -> None:
         tombstones = self.storage.tombstones()
         dirty = self.storage.dirty()
-        current: dict[Labels, float] = {}
-        for kind in KINDS:
-            for state in self.storage.entities(kind).values():
-                current.update(entity_series(kind, state))
+        current = self.current_series()
         gone = set(self.written)
         for dead_kind, _key, last in tombstones:  # after a restart `written` is empty: last states tell
             gone.update(labels for labels, _value in entity_series(dead_kind, last))
@@ -94,11 +103,27 @@ class RemoteWriteWorker(Worker):
             self.deliver(rows[start : start + MAX_SERIES_PER_REQUEST], timestamp)
         # Complete: every row is written or dead-lettered.
         self.written = set(current)
-        self.encoded = {labels: self.encoded[labels] for labels in current if labels in self.encoded}
+        self.encoder.retain(current)
         for dead_kind, key, _last in tombstones:
             self.storage.forget_tombstone(dead_kind, key)
         for changed_kind, key, version in dirty:
             self.storage.mark_pushed(changed_kind, key, version)
+
+    def current_series(self) -> dict[Labels, float]:
+        """Every series of every live entity and its value now."""
+        current: dict[Labels, float] = {}
+        rendered: dict[tuple[str, str], tuple[State, Batch]] = {}
+        for kind in KINDS:
+            for key, state in self.storage.entities(kind).items():
+                cached = self.rendered.get((kind, key))
+                if cached is not None and (cached[0] is state or cached[0] == state):
+                    rows = cached[1]
+                else:
+                    rows = list(entity_series(kind, state))
+                rendered[kind, key] = (state, rows)
+                current.update(rows)
+        self.rendered = rendered
+        return current
 
     def deliver(self, batch: Batch, timestamp: int) -> None:
         """Write `batch`; a refused one is halved until the refused series are alone, so one series the
@@ -117,13 +142,7 @@ class RemoteWriteWorker(Worker):
             self.deliver(batch[half:], timestamp)
 
     def write(self, batch: Batch, timestamp: int) -> None:
-        parts = []
-        for labels, value in batch:
-            encoded = self.encoded.get(labels)
-            if encoded is None:
-                encoded = self.encoded[labels] = encode_labels(labels)
-            parts.append(encode_series(encoded, ((value, timestamp),)))
-        body = compress(b"".join(parts))
+        body = compress(self.encoder.encode(batch, timestamp))
         started = time.perf_counter()
         self.sink.write(body)
         self.metrics.forward_duration.labels(self.downstream).observe(time.perf_counter() - started)

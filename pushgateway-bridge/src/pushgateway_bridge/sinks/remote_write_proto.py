@@ -100,6 +100,43 @@ def encode_series(encoded_labels: bytes, samples: Iterable[tuple[float, int]]) -
     return _delimited(_TIMESERIES, body)
 
 
+class FlushEncoder:
+    """WriteRequests of one sample per series, all at one timestamp: a flush's shape, and the bridge's hot
+    path. Everything before a sample's value depends only on the series' labels (and the timestamp's
+    encoded size, the same for centuries), so it is built once per series and kept."""
+
+    def __init__(self) -> None:
+        self.prefixes: dict[Labels, bytes] = {}
+        self.stamp_size = 0
+        self.pack = struct.Struct("<d").pack
+
+    def encode(self, rows: Iterable[tuple[Labels, float]], timestamp_ms: int) -> bytes:
+        if timestamp_ms < 0:
+            raise ValueError("timestamps before 1970 are not written")
+        stamp = _SAMPLE_TIMESTAMP + _varint(timestamp_ms)
+        if len(stamp) != self.stamp_size:
+            self.prefixes.clear()
+            self.stamp_size = len(stamp)
+        parts = []
+        for labels, value in rows:
+            prefix = self.prefixes.get(labels)
+            if prefix is None:
+                prefix = self.prefixes[labels] = self._prefix(labels)
+            parts.append(prefix + self.pack(value) + stamp)
+        return b"".join(parts)
+
+    def _prefix(self, labels: Labels) -> bytes:
+        sample_size = 1 + 8 + self.stamp_size  # the value's tag and 8 bytes, then the timestamp
+        encoded = encode_labels(labels)
+        body_size = len(encoded) + 1 + len(_varint(sample_size)) + sample_size
+        head = bytes((_TIMESERIES,)) + _varint(body_size) + encoded
+        return head + bytes((_SAMPLE,)) + _varint(sample_size) + _SAMPLE_VALUE
+
+    def retain(self, series: Iterable[Labels]) -> None:
+        """Forget the series not in `series` (no longer written)."""
+        self.prefixes = {labels: self.prefixes[labels] for labels in series if labels in self.prefixes}
+
+
 def encode(series: Sequence[TimeSeries]) -> bytes:
     """The uncompressed WriteRequest."""
     return b"".join(encode_series(encode_labels(s.labels), s.samples) for s in series)
