@@ -16,6 +16,7 @@ from pushgateway_bridge.api.routes import (
     climate,
     health,
     logs,
+    monitoring,
     notifications,
     notify,
     schedulers,
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
         logs,
         traces,
         service_discovery,
+        monitoring,
     ):
         app.include_router(module.router)
 

@@ -9,7 +9,7 @@ dashboards read) and the climate services' series (docs/metrics.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,13 +18,16 @@ from pushgateway_bridge.alerts.catalogue import BY_NAME, Metric
 from pushgateway_bridge.queries.prometheus import PrometheusClient
 from pushgateway_bridge.queries.promql import (
     METRIC_NAME,
-    by_labels,
+    Parts,
     equal,
+    keyed,
     matching,
     number,
     one_of,
+    parts,
     rfc3339,
     selector,
+    tagged,
     vector,
 )
 
@@ -35,6 +38,30 @@ HOST = ("job", "instance")
 CONTAINER = ("instance", "name")
 # The Raspberry Pi firmware flags of the host-exporter (exporter/README.md), as `throttling` keys.
 RPI_FLAGS = ("under_voltage", "arm_frequency_capped", "throttled", "soft_temp_limit")
+SUMMARY = (
+    "up",
+    "cpu_percent",
+    "memory_percent",
+    "disk_percent",
+    "temperature_celsius",
+    "network_receive_bytes_per_second",
+    "network_transmit_bytes_per_second",
+)
+INFRASTRUCTURE = (
+    "up",
+    "cpu_percent",
+    "memory_percent",
+    "load1_per_cpu",
+    "temperature_celsius",
+    "uptime_seconds",
+)
+# What /infrastructure asks of each host beyond the summary: host matchers -> PromQL.
+HOST_DETAILS: dict[str, Callable[[list[str]], str]] = {
+    "filesystems": BY_NAME["host_disk"].select,
+    "throttling": lambda hosts: f'{{__name__=~"node_rpi_({"|".join(RPI_FLAGS)})", {", ".join(hosts)}}}',
+    "uptime_seconds": lambda hosts: f"time() - {selector('node_boot_time_seconds', hosts)}",
+    "load1_per_cpu": lambda hosts: selector("instance:node_load1_per_cpu:ratio", hosts),
+}
 Body = dict[str, Any]
 
 
@@ -109,102 +136,91 @@ class MonitoringQueries:
             "series": series,
         }
 
-    # /api/monitoring/metrics: every host and service now.
-    def _host_values(self, time: datetime) -> dict[str, dict[tuple[str, ...], float | None]]:
+    # /api/monitoring/metrics and /infrastructure: every host, from one query.
+    def _hosts(self, time: datetime, *, details: bool) -> tuple[list[tuple[str, ...]], Parts]:
         hosts = self._host_matchers()
-        exprs = {
-            "cpu_percent": BY_NAME["host_cpu"].select(hosts),
-            "memory_percent": BY_NAME["host_memory"].select(hosts),
-            # The fullest filesystem of the host; /infrastructure lists each.
-            "disk_percent": f"max by (job, instance) ({BY_NAME['host_disk'].select(hosts)})",
-            "temperature_celsius": BY_NAME["host_temperature"].select(hosts),
-            "network_receive_bytes_per_second": selector(
-                "instance:node_network_receive_bytes_excluding_lo:rate5m", hosts
-            ),
-            "network_transmit_bytes_per_second": selector(
-                "instance:node_network_transmit_bytes_excluding_lo:rate5m", hosts
-            ),
-        }
-        return {key: by_labels(self._at(expr, time), *HOST) for key, expr in exprs.items()}
-
-    def _up(self, time: datetime) -> dict[tuple[str, ...], float | None]:
-        return by_labels(self._at(selector("up", self._host_matchers()), time), *HOST)
+        found = parts(
+            self._at(
+                tagged(
+                    {
+                        "up": selector("up", hosts),
+                        "cpu_percent": BY_NAME["host_cpu"].select(hosts),
+                        "memory_percent": BY_NAME["host_memory"].select(hosts),
+                        # The fullest filesystem of the host; /infrastructure lists each.
+                        "disk_percent": f"max by (job, instance) ({BY_NAME['host_disk'].select(hosts)})",
+                        "temperature_celsius": BY_NAME["host_temperature"].select(hosts),
+                        "network_receive_bytes_per_second": selector(
+                            "instance:node_network_receive_bytes_excluding_lo:rate5m", hosts
+                        ),
+                        "network_transmit_bytes_per_second": selector(
+                            "instance:node_network_transmit_bytes_excluding_lo:rate5m", hosts
+                        ),
+                        **({key: build(hosts) for key, build in HOST_DETAILS.items()} if details else {}),
+                    }
+                ),
+                time,
+            )
+        )
+        return sorted(keyed(found.get("up", []), *HOST)), found
 
     def summary(self, time: datetime) -> Body:
-        up = self._up(time)
-        values = self._host_values(time)
+        keys, found = self._hosts(time, details=False)
+        values = {key: keyed(found.get(key, []), *HOST) for key in SUMMARY}
         hosts = [
-            {
-                "job": job,
-                "instance": instance,
-                "up": up.get((job, instance)) == 1,
-                **{key: found.get((job, instance)) for key, found in values.items()},
-            }
-            for job, instance in sorted(up)
+            {"job": key[0], "instance": key[1], **{name: values[name].get(key) for name in SUMMARY}}
+            for key in keys
         ]
+        for host in hosts:
+            host["up"] = host["up"] == 1
         return {"time": rfc3339(time), "hosts": hosts, "services": self._services(time)}
 
     def _services(self, time: datetime) -> list[Body]:
         scope = [self._scope()]
-        status = {
-            labels.get("service", ""): labels.get("status")
-            for labels, _ in vector(self._at(f"{selector('service_status', scope)} == 1", time))
-        }
-        reports = by_labels(
-            self._at(selector("service_last_report_timestamp_seconds", scope), time), "service"
-        )
-        services = []
-        for name in sorted(set(status) | {key[0] for key in reports}):
-            reported = reports.get((name,))
-            services.append(
-                {
-                    "service": name,
-                    "status": status.get(name),
-                    "last_report": rfc3339(datetime.fromtimestamp(reported, time.tzinfo))
-                    if reported is not None
-                    else None,
-                    "report_age_seconds": round(time.timestamp() - reported, 3)
-                    if reported is not None
-                    else None,
-                }
+        found = parts(
+            self._at(
+                tagged(
+                    {
+                        "status": f"{selector('service_status', scope)} == 1",
+                        "reported": selector("service_last_report_timestamp_seconds", scope),
+                    }
+                ),
+                time,
             )
-        return services
+        )
+        status = {labels.get("service", ""): labels.get("status") for labels, _ in found.get("status", [])}
+        reports = {labels.get("service", ""): value for labels, value in found.get("reported", [])}
+        return [
+            {
+                "service": name,
+                "status": status.get(name),
+                "last_report": _moment(reports.get(name), time),
+                "report_age_seconds": _age(reports.get(name), time),
+            }
+            for name in sorted(set(status) | set(reports))
+        ]
 
     # /api/monitoring/infrastructure: per host, each filesystem, throttling and uptime.
     def infrastructure(self, time: datetime) -> Body:
-        up = self._up(time)
-        values = self._host_values(time)
-        hosts = self._host_matchers()
+        keys, found = self._hosts(time, details=True)
+        values = {key: keyed(found.get(key, []), *HOST) for key in INFRASTRUCTURE}
         filesystems: dict[tuple[str, ...], list[Body]] = {}
-        for labels, value in vector(self._at(BY_NAME["host_disk"].select(hosts), time)):
+        for labels, value in found.get("filesystems", []):
             filesystems.setdefault((labels["job"], labels["instance"]), []).append(
                 {key: labels.get(key) for key in ("mountpoint", "device", "fstype")} | {"used_percent": value}
             )
-        flags = f'{{__name__=~"node_rpi_({"|".join(RPI_FLAGS)})", {", ".join(hosts)}}}'
         throttling: dict[tuple[str, ...], Body] = {}
-        for labels, value in vector(self._at(flags, time)):
+        for labels, value in found.get("throttling", []):
             flag = labels["__name__"].removeprefix("node_rpi_")
             throttling.setdefault((labels["job"], labels["instance"]), {})[flag] = value == 1
-        uptime = by_labels(self._at(f"time() - {selector('node_boot_time_seconds', hosts)}", time), *HOST)
-        load = by_labels(self._at(selector("instance:node_load1_per_cpu:ratio", hosts), time), *HOST)
-        answer = []
-        for key in sorted(up):
-            answer.append(
-                {
-                    "job": key[0],
-                    "instance": key[1],
-                    "up": up[key] == 1,
-                    "cpu_percent": values["cpu_percent"].get(key),
-                    "memory_percent": values["memory_percent"].get(key),
-                    "load1_per_cpu": load.get(key),
-                    "filesystems": sorted(filesystems.get(key, []), key=lambda fs: str(fs["mountpoint"])),
-                    "temperature_celsius": values["temperature_celsius"].get(key),
-                    # Only a Raspberry Pi reports its firmware flags: null elsewhere.
-                    "throttling": throttling.get(key),
-                    "uptime_seconds": uptime.get(key),
-                }
-            )
-        return {"time": rfc3339(time), "hosts": answer}
+        hosts = []
+        for key in keys:
+            host: Body = {"job": key[0], "instance": key[1]}
+            host |= {name: values[name].get(key) for name in INFRASTRUCTURE}
+            host["up"] = host["up"] == 1
+            host["filesystems"] = sorted(filesystems.get(key, []), key=lambda fs: str(fs["mountpoint"]))
+            host["throttling"] = throttling.get(key)  # only a Raspberry Pi reports its firmware flags
+            hosts.append(host)
+        return {"time": rfc3339(time), "hosts": hosts}
 
     # /api/monitoring/infrastructure/containers: cAdvisor's series of the containers (`name` set).
     def containers(self, time: datetime) -> Body:
@@ -222,26 +238,30 @@ class MonitoringQueries:
             # A restart starts the container's cgroup anew: its start time changes.
             "restarts_last_hour": rate("container_start_time_seconds", RESTARTS_WINDOW, "changes"),
         }
-        values = {key: by_labels(self._at(expr, time), *CONTAINER) for key, expr in exprs.items()}
-        started = vector(
-            self._at(
-                f"max by (instance, name, image) ({selector('container_start_time_seconds', scope)})", time
-            )
-        )
-        images = {(labels.get("instance", ""), labels["name"]): labels.get("image") for labels, _ in started}
-        starts = {(labels.get("instance", ""), labels["name"]): value for labels, value in started}
-        keys = sorted(set(images) | {key for found in values.values() for key in found})
+        started = f"max by (instance, name, image) ({selector('container_start_time_seconds', scope)})"
+        found = parts(self._at(tagged({**exprs, "started": started}), time))
+        values = {key: keyed(found.get(key, []), *CONTAINER) for key in exprs}
+        images: dict[tuple[str, ...], str | None] = {
+            (labels.get("instance", ""), labels["name"]): labels.get("image")
+            for labels, _ in found.get("started", [])
+        }
+        starts = keyed(found.get("started", []), *CONTAINER)
+        names = sorted(set(images) | {key for part in values.values() for key in part})
         containers = [
             {
-                "name": name,
-                "instance": instance,
-                "image": images.get((instance, name)),
-                **{key: found.get((instance, name)) for key, found in values.items()},
-                "started": _moment(starts.get((instance, name)), time),
+                "name": key[1],
+                "instance": key[0],
+                "image": images.get(key),
+                **{name: part.get(key) for name, part in values.items()},
+                "started": _moment(starts.get(key), time),
             }
-            for instance, name in keys
+            for key in names
         ]
         return {"time": rfc3339(time), "containers": containers}
+
+
+def _age(seconds: float | None, time: datetime) -> float | None:
+    return round(time.timestamp() - seconds, 3) if seconds is not None else None
 
 
 def _moment(seconds: float | None, like: datetime) -> str | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pushgateway_bridge.queries.prometheus import PrometheusClient
-from pushgateway_bridge.queries.promql import by_labels, equal, matching, rfc3339, selector
+from pushgateway_bridge.queries.promql import equal, keyed, matching, parts, rfc3339, selector, tagged
 
 WINDOW = "5m"  # rates and quantiles over the last five minutes, as the host recording rules
 AVAILABILITY_WINDOW = "1h"
@@ -43,30 +43,35 @@ class PerformanceQueries:
         errors = self._rate("traces_spanmetrics_calls_total", [*spans, ERROR], "service")
         exprs = {
             "request_rate": calls,
-            "error_rate": f"{errors} or {calls} * 0",  # no error series yet: none failed
+            "error_rate": f"({errors} or {calls} * 0)",  # no error series yet: none failed
             "error_ratio": f"({errors} or {calls} * 0) / {calls}",
         }
         buckets = self._rate("traces_spanmetrics_latency_bucket", spans, "service, le")
         for name, quantile in QUANTILES.items():
             exprs[name] = f"histogram_quantile({quantile}, {buckets})"
         found: dict[str, dict[str, float | None]] = {}
-        for key, expr in exprs.items():
-            for (service,), value in by_labels(self._at(expr, time), "service").items():
+        for key, samples in parts(self._at(tagged(exprs), time)).items():
+            for (service,), value in keyed(samples, "service").items():
                 found.setdefault(service, {})[key] = value
         return found
 
     def _edges(self, time: datetime) -> list[Body]:
         ends = [matching("client", self.readable), matching("server", self.readable)]
-        requests = by_labels(
-            self._at(self._rate("traces_service_graph_request_total", ends, "client, server"), time),
-            "client",
-            "server",
+        found = parts(
+            self._at(
+                tagged(
+                    {
+                        "requests": self._rate("traces_service_graph_request_total", ends, "client, server"),
+                        "failed": self._rate(
+                            "traces_service_graph_request_failed_total", ends, "client, server"
+                        ),
+                    }
+                ),
+                time,
+            )
         )
-        failed = by_labels(
-            self._at(self._rate("traces_service_graph_request_failed_total", ends, "client, server"), time),
-            "client",
-            "server",
-        )
+        requests = keyed(found.get("requests", []), "client", "server")
+        failed = keyed(found.get("failed", []), "client", "server")
         return [
             {
                 "client": client,
@@ -81,27 +86,30 @@ class PerformanceQueries:
         probes = [equal("job", "endpoints"), matching("service", self.readable)]
         if only is not None:
             probes.append(equal("service", only))
-        keys = ("service", "instance")
-        success = by_labels(self._at(selector("probe_success", probes), time), *keys)
-        availability = by_labels(
-            self._at(f"avg_over_time({selector('probe_success', probes)}[{AVAILABILITY_WINDOW}])", time),
-            *keys,
-        )
-        duration = by_labels(self._at(selector("probe_duration_seconds", probes), time), *keys)
-        status = by_labels(self._at(selector("probe_http_status_code", probes), time), *keys)
-        found: dict[str, list[Body]] = {}
+        exprs = {
+            "up": selector("probe_success", probes),
+            "availability": f"avg_over_time({selector('probe_success', probes)}[{AVAILABILITY_WINDOW}])",
+            "duration": selector("probe_duration_seconds", probes),
+            "status": selector("probe_http_status_code", probes),
+        }
+        found = {
+            key: keyed(samples, "service", "instance")
+            for key, samples in parts(self._at(tagged(exprs), time)).items()
+        }
+        success, availability = found.get("up", {}), found.get("availability", {})
+        endpoints: dict[str, list[Body]] = {}
         for key in sorted(set(success) | set(availability)):
-            code = status.get(key)
-            found.setdefault(key[0], []).append(
+            code = found.get("status", {}).get(key)
+            endpoints.setdefault(key[0], []).append(
                 {
                     "url": key[1],
-                    "up": success.get(key) == 1 if key in success else None,
+                    "up": success[key] == 1 if key in success else None,
                     "availability_ratio": availability.get(key),
-                    "response_time_seconds": duration.get(key),
+                    "response_time_seconds": found.get("duration", {}).get(key),
                     "http_status_code": int(code) if code else None,
                 }
             )
-        return found
+        return endpoints
 
     def _services(self, time: datetime, only: str | None, edges: list[Body]) -> list[Body]:
         spans = self._spans(only, time)

@@ -47,11 +47,29 @@ def vector(data: Mapping[str, Any]) -> list[tuple[Labels, float | None]]:
     return [(dict(item["metric"]), number(item["value"][1])) for item in data["result"]]
 
 
-def by_labels(data: Mapping[str, Any], *keys: str) -> dict[tuple[str, ...], float | None]:
-    """An instant query's values keyed by the values of `keys` (a missing label reads as "")."""
-    return {tuple(labels.get(key, "") for key in keys): value for labels, value in vector(data)}
-
-
 def rfc3339(moment: datetime) -> str:
     """UTC, to the millisecond (Prometheus' resolution), with a Z."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+MEASURE = "bridge_measure"  # tells the parts of one combined query apart
+Parts = dict[str, list[tuple[Labels, float | None]]]
+
+
+def tagged(exprs: Mapping[str, str]) -> str:
+    """Several expressions as one query, so an answer costs one round trip and all its values share one
+    evaluation: each part's series get `bridge_measure="<key>"`, which keeps them apart under `or`."""
+    return " or ".join(f'label_replace({expr}, "{MEASURE}", "{key}", "", "")' for key, expr in exprs.items())
+
+
+def parts(data: Mapping[str, Any]) -> Parts:
+    """A tagged query's samples by part, the tag removed."""
+    found: Parts = {}
+    for labels, value in vector(data):
+        found.setdefault(labels.pop(MEASURE), []).append((labels, value))
+    return found
+
+
+def keyed(samples: Iterable[tuple[Labels, float | None]], *keys: str) -> dict[tuple[str, ...], float | None]:
+    """Values keyed by the values of `keys` (a missing label reads as "")."""
+    return {tuple(labels.get(key, "") for key in keys): value for labels, value in samples}
