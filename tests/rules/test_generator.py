@@ -136,6 +136,12 @@ BAD_SOURCES = [
     ("missed_reports: 3", "missed_reports: 3\n  missed_report: 3", "services.missed_report: Extra inputs"),
     ("instance: 'pi-.*'", "instance: 'pi-(.*'", "hosts.groups[0].instance: not a valid regular expression"),
     ("hosts:\n", "hosts: [\n", "not valid YAML"),
+    (
+        "slow: {above_seconds: 2,",
+        "slow: {above_seconds: 0,",
+        "endpoints.slow.above_seconds: Input should be greater",
+    ),
+    ("  down_for: 2m\n  down_severity", "  down_for: 2 min\n  down_severity", "endpoints.down_for: '2 min'"),
 ]
 
 
