@@ -19,6 +19,7 @@ import pytest
 
 from monitoring_sdk import SystemMonitor
 from monitoring_sdk.clients import ApiError
+from stack import free_port
 
 KEY = "reader-key"
 INSTANCE = "pi-gate-1:9100"
@@ -230,3 +231,14 @@ def test_the_seeds_status_route_runs_unchanged(bridge: BridgeStandIn, tmp_path: 
     answer = app.test_client().get("/status").get_json()
     assert answer["cpu_values"] == [3.0]
     assert set(answer["stats"]) >= {"cpu_percent", "memory_percent", "disk_percent", "cpu_temp"}
+
+
+def test_a_bridge_away_is_an_api_error_not_an_empty_history(tmp_path: Path) -> None:
+    config = json.loads(json.dumps(SEED_CONFIG))
+    config["monitoring"].update({"bridge_url": f"http://127.0.0.1:{free_port()}", "timeout_seconds": 1})
+    system_monitor = SystemMonitor(config, thermal_zone=tmp_path)
+    for call in (lambda: system_monitor.get_historical_data(days=1), system_monitor.check_alerts):
+        with pytest.raises(ApiError) as away:
+            call()
+        assert away.value.status is None
+        assert "ConnectionError" in str(away.value)

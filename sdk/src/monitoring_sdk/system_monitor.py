@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import requests
 
 from monitoring_sdk.clients.base import ApiClient, ApiError
 
@@ -46,7 +47,7 @@ class _Bridge(ApiClient):
             response = self.session.get(
                 self.base_url + path, params=dict(params), headers=self.headers, timeout=self.timeout_s
             )
-        except Exception as exc:  # requests' errors, and urllib3's after its retries
+        except requests.RequestException as exc:  # urllib3's, after its retries, come wrapped as these
             raise ApiError(f"GET {path}: {exc.__class__.__name__}: {exc}") from exc
         try:
             answer = response.json()
