@@ -27,8 +27,9 @@ RETRY_SECONDS = 10
 MAX_WINDOW_NS = 721 * 3600 * NS  # Loki's default max_query_length (30d1h)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000  # Loki's default max_entries_limit_per_query
+NO_READ = "The key's scope has no `read: true`"
 UNAVAILABLE = "Loki (`loki_url`) is not reachable; without `loki_url` the events file is read instead"
-RESPONSES = answers(*SCOPED, 422, 503, _503=UNAVAILABLE)
+RESPONSES = answers(*SCOPED, 422, 503, _403=NO_READ, _503=UNAVAILABLE)
 TIME = "RFC 3339 with a zone (2024-01-15T01:00:00Z) or Unix seconds"
 Name = Annotated[str, Path(min_length=1, max_length=200)]
 

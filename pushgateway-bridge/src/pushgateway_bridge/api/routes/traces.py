@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
 from pushgateway_bridge.api.routes.common import answer
+from pushgateway_bridge.api.routes.logs import NO_READ
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.queries.tempo import (
@@ -99,7 +100,7 @@ async def _answer(  # noqa: PLR0917 (the routes' parameters, passed on)
 @router.get(
     "",
     summary="Search traces: service, time window, minimum duration",
-    responses=answers(*SCOPED, 422, 503, _503=UNAVAILABLE),
+    responses=answers(*SCOPED, 422, 503, _403=NO_READ, _503=UNAVAILABLE),
 )
 async def search_traces(  # noqa: PLR0917 (FastAPI reads the query parameters from the signature)
     bridge: BridgeDep,
@@ -116,7 +117,7 @@ async def search_traces(  # noqa: PLR0917 (FastAPI reads the query parameters fr
 @router.get(
     "/service/{service_name}",
     summary="Traces with a span of one service",
-    responses=answers(*SCOPED, 422, 503, _503=UNAVAILABLE),
+    responses=answers(*SCOPED, 422, 503, _403=NO_READ, _503=UNAVAILABLE),
 )
 async def service_traces(  # noqa: PLR0917
     service_name: Annotated[str, Path(min_length=1, max_length=200)],
@@ -153,6 +154,7 @@ def _trace(bridge: Bridge, trace_id: str, readable: str) -> dict[str, Any]:
         422,
         503,
         _404="Tempo has no such trace, or none of its spans is of a service the key reads",
+        _403=NO_READ,
         _503=UNAVAILABLE,
     ),
 )
