@@ -88,6 +88,19 @@ def test_run_starts_every_component_and_ctrl_c_stops_them(tmp_path: Path) -> Non
         )
         assert notified.status_code == 202, notified.text
         assert notified.json()["deliveries"]["realtime"]["status"] == "sent"
+        # ... and its alert call: the alert becomes a rule of this run's Prometheus.
+        seed_alert = {"name": "High CPU Usage", "description": "CPU usage above 90%", "severity": "warning",
+                      "service": "data-processing", "threshold": 90}  # fmt: skip
+        alert = requests.post(f"{urls['system']}/api/alerts", json=seed_alert, timeout=30)
+        assert alert.status_code == 201, alert.text
+        assert alert.json()["status"] == "applied"
+        loaded = requests.get(f"{prometheus}/api/v1/rules", params={"type": "alert"}, timeout=5).json()
+        assert [
+            rule["name"]
+            for group in loaded["data"]["groups"]
+            for rule in group["rules"]
+            if rule["labels"].get("alert_id") == alert.json()["id"]
+        ] == ["HighCpuUsage"]
         # Prometheus loaded the rendered rules.
         groups = requests.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
         assert {"host.alerts", "scheduler.alerts", "bridge.alerts"} <= {group["name"] for group in groups}
