@@ -67,6 +67,7 @@ bench: setup
 	$(PY) bench/bridge_bench.py
 	$(PY) bench/sdk_spool_bench.py
 	$(PY) bench/notifications_bench.py
+	$(PY) bench/remote_write_bench.py
 
 # The exporter README's collector and flag tables, rendered from the collectors' specs.
 exporter-readme: venv
