@@ -287,7 +287,7 @@ class LokiQueryReceiver:
         now = time.time_ns()
         end = parse_time(one["end"], "end") if "end" in one else now
         start = parse_time(one["start"], "start") if "start" in one else end - 3600 * 10**9
-        if end < start:
+        if end <= start:
             raise Rejected("end timestamp must not be before or equal to start time")
         if end - start > MAX_QUERY_LENGTH_NS:
             raise Rejected("the query time range exceeds the limit (query length: ..., limit: 30d1h)")
