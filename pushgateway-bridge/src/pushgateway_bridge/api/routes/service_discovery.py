@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
@@ -61,9 +62,9 @@ OK: dict[int | str, dict[str, Any]] = {
 async def endpoints(bridge: BridgeDep, principal: PrincipalDep) -> JSONResponse:
     principal.require_read()
     readable = re.compile(principal.readable_services_regex())  # the same scope the query API applies
-    probed, left_out = probe_targets(
-        bridge.storage.entities(SERVICE), lambda name: readable.fullmatch(name) is not None
-    )
+    # A thread: the PostgreSQL storage reads the services from the database.
+    services = await run_in_threadpool(bridge.storage.entities, SERVICE)
+    probed, left_out = probe_targets(services, lambda name: readable.fullmatch(name) is not None)
     for skipped in left_out:
         if skipped not in _reported:
             _reported.add(skipped)
