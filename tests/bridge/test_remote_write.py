@@ -17,7 +17,8 @@ import yaml
 from bridge.conftest import Bridge, BridgeFactory, default_config
 from fakes.http import Answer, Request
 from fakes.remote_write import RemoteWriteReceiver, Sample, decode, key
-from pushgateway_bridge.sinks.remote_write import classify
+from pushgateway_bridge.sinks.base import SinkError
+from pushgateway_bridge.sinks.remote_write import RemoteWriteSink, classify
 from pushgateway_bridge.sinks.remote_write_proto import (
     STALE_NAN,
     FlushEncoder,
@@ -387,3 +388,24 @@ def test_bridges_on_one_postgresql_write_through_one_of_them(
         post(other, f"{schedulers}/eod/status", {"status": "completed"}, "put")
         wait_until(lambda: receiver.latest().get(success) == 7, timeout=20, what="the other bridge writing")
         assert not receiver.rejections
+
+
+def test_a_tenant_is_sent_as_x_scope_orgid(bridge_factory: BridgeFactory) -> None:
+    with RemoteWriteReceiver() as receiver:
+        bridge = bridge_factory(
+            f"http://127.0.0.1:{free_port()}",
+            config=remote_write_config(remote_write_tenant="site-a"),
+            extra_env={"BRIDGE_REMOTE_WRITE_URL": receiver.write_url},
+        )
+        post(bridge, "/services/", {"name": "api", "status": "up"})
+        wait_until(receiver.latest, what="a write")
+        assert receiver.tenants == {"site-a"}
+
+
+def test_errors_do_not_show_a_password_in_the_url() -> None:
+    sink = RemoteWriteSink(f"http://writer:s3cret@127.0.0.1:{free_port()}/api/v1/write", None, 1.0)
+    with pytest.raises(SinkError) as raised:
+        sink.write(b"")
+    assert "s3cret" not in raised.value.message
+    assert "POST http://127.0.0.1:" in raised.value.message
+    assert not raised.value.permanent

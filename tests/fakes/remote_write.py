@@ -132,12 +132,14 @@ class RemoteWriteReceiver(FakeHttpServer):
         super().__init__()
         self.last: dict[tuple[tuple[str, str], ...], Sample] = {}
         self.rejections: list[str] = []
+        self.tenants: set[str | None] = set()  # X-Scope-OrgID of the requests taken
 
     def answer(self, request: Request) -> Answer:
         try:
             samples = decode(request)
             with self.lock:
                 self.check_order(samples)
+                self.tenants.add(request.headers.get("x-scope-orgid"))
                 for sample in samples:
                     self.last[key(sample.labels)] = sample
                     self._accepted.append(sample)

@@ -79,7 +79,7 @@ class Bridge:
         if s.auth_disabled:
             log.warning("auth_disabled is set: every request is accepted without an API key")
         if s.remote_write_url:
-            sink = RemoteWriteSink(s.remote_write_url, s.request_timeout_seconds)
+            sink = RemoteWriteSink(s.remote_write_url, s.remote_write_tenant, s.request_timeout_seconds)
             self.workers["remote_write"] = RemoteWriteWorker(s, self.storage, self.metrics, sink)
         else:
             self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics)

@@ -123,6 +123,7 @@ class Settings(BaseSettings):
     # Entity series by Prometheus remote write to this URL (e.g. Prometheus' /api/v1/write, Mimir's
     # /api/v1/push) instead of Pushgateway; unset: Pushgateway, as for one site.
     remote_write_url: str | None = None
+    remote_write_tenant: str | None = None  # X-Scope-OrgID, for a multi-tenant receiver (Mimir)
     alertmanager_url: str | None = None
     loki_url: str | None = None
     tempo_url: str | None = None  # Tempo's HTTP API (port 3200), which /api/traces reads

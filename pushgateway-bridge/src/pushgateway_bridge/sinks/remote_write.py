@@ -52,8 +52,11 @@ def classify(status: int) -> tuple[bool, str]:
 
 
 class RemoteWriteSink:
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, tenant: str | None, timeout: float) -> None:
         self.url = url
+        parsed = httpx.URL(url)
+        # What errors and logs name: without a user or password the URL may carry.
+        self.where = str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
         self.client = httpx.Client(timeout=timeout)
         self.headers = {
             "Content-Type": CONTENT_TYPE,
@@ -61,17 +64,19 @@ class RemoteWriteSink:
             "X-Prometheus-Remote-Write-Version": VERSION,
             "User-Agent": USER_AGENT,
         }
+        if tenant:
+            self.headers["X-Scope-OrgID"] = tenant
 
     def write(self, body: bytes) -> None:
         """POST one snappy-compressed WriteRequest; SinkError on failure, permanent by the rule above."""
         try:
             response = self.client.post(self.url, content=body, headers=self.headers)
         except httpx.HTTPError as exc:
-            raise transport_error(exc, f"POST {self.url}") from None
+            raise transport_error(exc, f"POST {self.where}") from None
         if response.is_success:
             return
         permanent, kind = classify(response.status_code)
-        raise SinkError(describe(response, f"POST {self.url}"), permanent=permanent, kind=kind)
+        raise SinkError(describe(response, f"POST {self.where}"), permanent=permanent, kind=kind)
 
     def close(self) -> None:
         self.client.close()
