@@ -5,6 +5,8 @@ by one bridge at a time, client event ids recognised on any bridge, one pusher, 
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,13 +15,14 @@ from typing import Any, cast
 
 import pytest
 
+from bridge.conftest import BRIDGE_BIN
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Storage
 from pushgateway_bridge.storage.group_commit import Waiter
 from pushgateway_bridge.storage.postgres import PostgresStorage
 from pushgateway_bridge.storage.records import Page, RecordWrite
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
-from stack import wait_until
+from stack import free_port, wait_until
 
 
 def job(runs: int) -> State:
@@ -248,3 +251,33 @@ def test_records_of_a_broadcast_kind_are_heard_by_the_other_bridges(postgres_url
     finally:
         for storage in bridges:
             storage.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (
+            "mysql://bridge:secret@db/bridge",
+            "must be a postgresql:// URL (unset: SQLite in data_dir), got scheme 'mysql'",
+        ),
+        ("/var/lib/bridge.db", "must be a postgresql:// URL (unset: SQLite in data_dir), got no scheme"),
+        ("postgresql://postgres@127.0.0.1:1/none", "cannot use PostgreSQL: connection failed"),
+    ],
+)
+def test_a_storage_url_the_bridge_cannot_use_stops_the_start_naming_it(
+    url: str, reason: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
+    env |= {"BRIDGE_STORAGE_URL": url, "BRIDGE_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [BRIDGE_BIN, f"--web.listen-address=127.0.0.1:{free_port()}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("pushgateway-bridge: bad config: storage_url: ")
+    assert reason in done.stderr
+    assert "secret" not in done.stderr

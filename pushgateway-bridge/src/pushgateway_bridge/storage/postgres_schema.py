@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS entities (
     deleted BOOLEAN NOT NULL DEFAULT FALSE, version BIGINT NOT NULL DEFAULT 0,
     pushed_version BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (kind, key)
 );
+-- What the pusher reads each flush: the few rows behind Pushgateway, and the tombstones.
+CREATE INDEX IF NOT EXISTS entities_dirty ON entities (kind, key) WHERE version <> pushed_version;
+CREATE INDEX IF NOT EXISTS entities_deleted ON entities (kind, key) WHERE deleted;
 CREATE TABLE IF NOT EXISTS outbox (
     id BIGSERIAL PRIMARY KEY, downstream TEXT NOT NULL, key TEXT NOT NULL, payload JSONB NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt DOUBLE PRECISION NOT NULL,
