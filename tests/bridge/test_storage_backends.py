@@ -22,7 +22,7 @@ from pushgateway_bridge.storage.group_commit import Waiter
 from pushgateway_bridge.storage.postgres import PostgresStorage
 from pushgateway_bridge.storage.records import Page, RecordWrite
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
-from stack import free_port, wait_until
+from stack import free_port, postgres, wait_until
 
 
 def job(runs: int) -> State:
@@ -281,3 +281,14 @@ def test_a_storage_url_the_bridge_cannot_use_stops_the_start_naming_it(
     assert done.stderr.startswith("pushgateway-bridge: bad config: storage_url: ")
     assert reason in done.stderr
     assert "secret" not in done.stderr
+
+
+def test_without_postgresql_the_tests_skip_and_under_ci_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("stack.postgres.glob.glob", lambda pattern: [])
+    monkeypatch.setattr("stack.postgres.shutil.which", lambda name: None)
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="PostgreSQL not found"):
+        postgres.postgres_bin()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL not found"):
+        postgres.postgres_bin()
