@@ -6,10 +6,12 @@ limits and refusals; keys limited to some services; hostile label values."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -109,10 +111,18 @@ class HostStack:
 
 
 @pytest.fixture
-def hosts(stack: Stack, bridge_factory: BridgeFactory, pushgateway: Pushgateway) -> HostStack:
+def hosts(stack: Stack, bridge_factory: BridgeFactory, pushgateway: Pushgateway, tmp_path: Path) -> HostStack:
     """Two host-exporters (their instance labels differ by port), the bridge and Pushgateway scraped by a
     real Prometheus with the bundle's host recording rules; two climate services reported."""
-    instances = [exporter_support.start(stack).split("://", 1)[1] for _ in range(2)]
+    # The second is a Raspberry Pi: its sysfs is the exporter tests' Pi 4 tree (a thermal zone at 48.686 °C),
+    # with the firmware reporting "throttled now" (get_throttled bit 2).
+    pi_sysfs = tmp_path / "sys-pi4"
+    shutil.copytree(exporter_support.PI_PATHS.sysfs, pi_sysfs)
+    (pi_sysfs / "devices/platform/soc/soc:firmware/get_throttled").write_text("0x4\n")
+    instances = [
+        exporter_support.start(stack, *flags).split("://", 1)[1]
+        for flags in ((), (f"--path.sysfs={pi_sysfs}",))
+    ]
     port = free_port()
     prometheus = stack.prometheus(
         scrape_configs=[
@@ -174,7 +184,6 @@ def test_the_seeds_curl_commands_answer_what_prometheus_answers(hosts: HostStack
             hosts.prometheus, f"max(instance_mountpoint:node_filesystem_utilisation:ratio{on}) * 100", at
         )
         assert host["disk_percent"] is not None
-        # This machine has no temperature sensors: null, as Prometheus has no sample.
         assert host["temperature_celsius"] == one_value(
             hosts.prometheus, f"instance:node_cpu_temperature_celsius:max{on}", at
         )
@@ -187,6 +196,8 @@ def test_the_seeds_curl_commands_answer_what_prometheus_answers(hosts: HostStack
             )
             assert host[key] == expected
             assert expected is not None
+    # This machine has no temperature sensors (null: Prometheus has no sample); the Pi's zone reads 48.686 °C.
+    assert [found[instance]["temperature_celsius"] for instance in hosts.instances] == [None, 48.686]
     services = {service["service"]: service for service in body["services"]}
     assert sorted(services) == ["team-a-api", "team-b-db"]
     assert services["team-a-api"]["status"] == "up"
@@ -350,6 +361,51 @@ def test_keys_see_only_what_their_scope_reads(hosts: HostStack) -> None:
     assert [service["service"] for service in everything["services"]] == ["team-a-api", "team-b-db"]
     assert len(everything["hosts"]) == 2
     assert len(ok(bridge, "/api/monitoring/infrastructure")["hosts"]) == 2
+
+
+@pytest.mark.slow
+def test_infrastructure_per_host(hosts: HostStack) -> None:
+    body = ok(hosts.bridge, "/api/monitoring/infrastructure")
+    at = seconds(body["time"])
+    found = {host["instance"]: host for host in body["hosts"]}
+    assert sorted(found) == sorted(hosts.instances)
+    for instance in hosts.instances:
+        host, on = found[instance], f'{{job="node", instance="{instance}"}}'
+        assert host["up"] is True
+        for key, expr in (
+            ("cpu_percent", f"instance:node_cpu_utilisation:rate5m{on} * 100"),
+            ("memory_percent", f"instance:node_memory_utilisation:ratio{on} * 100"),
+            ("load1_per_cpu", f"instance:node_load1_per_cpu:ratio{on}"),
+            ("temperature_celsius", f"instance:node_cpu_temperature_celsius:max{on}"),
+            ("uptime_seconds", f"time() - node_boot_time_seconds{on}"),
+        ):
+            assert host[key] == one_value(hosts.prometheus, expr, at), key
+        assert host["uptime_seconds"] > 0
+        filesystems = instant(
+            hosts.prometheus, f"instance_mountpoint:node_filesystem_utilisation:ratio{on} * 100", at
+        )
+        assert filesystems
+        assert host["filesystems"] == sorted(
+            (
+                {
+                    "mountpoint": sample["metric"]["mountpoint"],
+                    "device": sample["metric"]["device"],
+                    "fstype": sample["metric"]["fstype"],
+                    "used_percent": float(sample["value"][1]),
+                }
+                for sample in filesystems
+            ),
+            key=lambda filesystem: str(filesystem["mountpoint"]),
+        )
+    plain, pi = (found[instance] for instance in hosts.instances)
+    assert plain["throttling"] is None  # no firmware flags off a Pi
+    assert pi["throttling"] == {
+        "under_voltage": False,
+        "arm_frequency_capped": False,
+        "throttled": True,
+        "soft_temp_limit": False,
+    }
+    assert one_value(hosts.prometheus, f'node_rpi_throttled{{instance="{hosts.instances[1]}"}}', at) == 1
 
 
 # A label value that would end the string and the selector early if pasted into PromQL unescaped.

@@ -75,7 +75,7 @@ class PrometheusClient:
 
     def query_range(self, expr: str, start: datetime, end: datetime, step: float) -> dict[str, Any]:
         """GET /api/v1/query_range: Prometheus' `data` (a matrix) of `expr` from `start` to `end`."""
-        params = {"query": expr, "start": _seconds(start), "end": _seconds(end), "step": f"{step:g}"}
+        params = {"query": expr, "start": _seconds(start), "end": _seconds(end), "step": repr(float(step))}
         return self._data("/api/v1/query_range", params)
 
 
