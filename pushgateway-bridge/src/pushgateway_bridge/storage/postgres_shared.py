@@ -44,8 +44,14 @@ class Connections:
         try:
             yield db
         except psycopg.OperationalError:
-            db.close()  # connection lost: the next call connects again
+            self.drop(db)  # connection lost: the next call connects again
             raise
+
+    def drop(self, db: Connection) -> None:
+        db.close()
+        with self.lock:
+            if db in self.all:
+                self.all.remove(db)
 
     def close(self) -> None:
         with self.lock:
@@ -80,7 +86,7 @@ class PusherLock:
             except psycopg.OperationalError as exc:
                 log.warning("PostgreSQL connection of the pusher lost: %s", exc)
                 if self.db is not None:
-                    self.db.close()
+                    self.connections.drop(self.db)
                 self.held = False
             return self.held
 
@@ -124,4 +130,4 @@ class RecordListener(threading.Thread):
                     except Exception:  # one record's trouble must not stop the listener
                         log.exception("could not act on record %s %s", kind, key)
         finally:
-            db.close()
+            self.connections.drop(db)
