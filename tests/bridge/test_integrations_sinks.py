@@ -205,7 +205,7 @@ def test_webhook_4xx_is_a_dead_letter_and_5xx_retried(
 ) -> None:
     bridge = bridge_factory("http://127.0.0.1:9", config=receivers.config())
     receivers.webhook.secret = "not-the-bridges"  # every signature now fails: 401, kept and retried
-    post_one(bridge, "a")
+    first = post_one(bridge, "a")
     wait_until(
         lambda: bridge.own_metric("bridge_forward_errors_total", downstream="integration:hook", kind="auth"),
         what="the refused signature counted as an auth error",
@@ -213,12 +213,15 @@ def test_webhook_4xx_is_a_dead_letter_and_5xx_retried(
     assert bridge.own_metric("bridge_dead_letters_total", downstream="integration:hook") is None
     receivers.webhook.secret = "integration-secret-for-tests"
     wait_until(lambda: len(receivers.webhook.accepted) == 1, what="delivered once the secret matches")
+    # POST /v1/event's body reaches local_api as sent, too
+    wait_until(lambda: len(receivers.sidecar.events) == 1, what="the single event at the recorder")
+    assert receivers.sidecar.events == [first]  # its timestamp's text too, not a re-encoding of it
 
     receivers.webhook.fail_next(Answer.text(503, "busy"), times=2)
-    second = post_one(bridge, "b")
+    second = post_one(bridge, "b")["event_id"]
     wait_until(lambda: second in receivers.webhook.event_ids(), what="delivered after two 503s")
     receivers.webhook.fail_next(Answer.text(422, "we do not take this one"))
-    third = post_one(bridge, "c")
+    third = post_one(bridge, "c")["event_id"]
     wait_until(
         lambda: bridge.own_metric("bridge_dead_letters_total", downstream="integration:hook") == 1,
         what="the 422 dead-lettered",
@@ -235,11 +238,11 @@ def forwarded(bridge: Bridge, name: str, count: int) -> bool:
     return bridge.own_metric("bridge_forwarded_total", downstream=f"integration:{name}") == count
 
 
-def post_one(bridge: Bridge, key: str) -> str:
-    event = sidecar("progress", key, event_id=str(uuid.uuid4()))
+def post_one(bridge: Bridge, key: str) -> dict[str, Any]:
+    event = sidecar("progress", key, event_id=str(uuid.uuid4()), timestamp="2026-03-01T10:00:01.000+00:00")
     answer = requests.post(f"{bridge.url}/v1/event", json=event, headers=HEADERS, timeout=5)
     assert answer.status_code == 202, answer.text
-    return str(event["event_id"])
+    return event
 
 
 def test_the_otlp_receiver_refuses_a_malformed_body(receivers: Receivers) -> None:

@@ -83,7 +83,9 @@ def _hex_bytes(text: Any, size: int) -> bytes:
 
 
 def _nanos(seconds: float) -> int:
-    return round(seconds * 1e9)
+    # Through whole microseconds: a float of today's seconds holds no more, and seconds * 1e9 in floating
+    # point lands some hundred nanoseconds off (1700000000.25 -> ...249999872).
+    return round(seconds * 1e6) * 1000
 
 
 def log_record(event: Mapping[str, Any]) -> LogRecord:
