@@ -8,9 +8,11 @@ Nothing uncommitted is ever pushed or answered with a 2xx: a request's `done` is
 transaction has committed; if one fails, its requests and every one queued behind it fail and the staged
 writes are dropped.
 
-Client event ids (the sidecar API's event_id) are remembered for SEEN_WINDOW_SECONDS, at most SEEN_MAX of
-them, in memory and in the same transaction as the event's writes: a client that resends a batch whose
-answer it never got (the SDK does) is recognised, so no run is counted twice, also across a restart.
+Client event ids (the sidecar API's event_id) are remembered for SEEN_WINDOW_SECONDS in the seen_events
+table, written in the same transaction as the event's writes: a client that resends a batch whose answer it
+never got (the SDK does) is recognised, so no run is counted twice, also across a restart. Only the ids of
+submissions not yet committed are held in memory: a full window (a million ids and more) would cost the
+process more memory than everything else together.
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ from pushgateway_bridge.storage.group_commit import (
     GroupCommitWriter,
     Submission,
     Waiter,
+    chunks,
+    placeholders,
 )
 from pushgateway_bridge.storage.outbox import Outbox
 from pushgateway_bridge.storage.records import Body, Page, RecordWrite
-
-SEEN_MAX = 1_000_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -73,7 +75,9 @@ class SQLiteStorage:
         self.cache = EntityCache(db.execute("SELECT kind, key, state, updated, deleted FROM entities"))
         (pending,) = db.execute("SELECT count(*) FROM outbox").fetchone()
         db.execute("DELETE FROM seen_events WHERE seen < ?", (time.time() - SEEN_WINDOW_SECONDS,))
-        self.seen: dict[str, float] = dict(db.execute("SELECT event_id, seen FROM seen_events ORDER BY seen"))
+        self.claimed: dict[str, None] = {}  # ids of submissions not yet committed (under `mem`)
+        self.claiming = threading.Lock()  # one claim at a time, and claim()'s reading connection
+        self.seen_reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.writer = GroupCommitWriter(db, self.mem, self._applied, self._failed)
         self.outbox = Outbox(path, spool_max_events, pending, self.writer.max_params)
 
@@ -142,24 +146,39 @@ class SQLiteStorage:
 
     def claim(self, event_ids: Sequence[str]) -> list[bool]:
         """For each id: True if it is new (and now taken), False if it was seen before (a resend)."""
-        now = time.time()
-        fresh = []
-        with self.mem:
-            for event_id in event_ids:
-                if event_id in self.seen:
-                    fresh.append(False)
-                else:
-                    self.seen[event_id] = now
-                    fresh.append(True)
-            while len(self.seen) > SEEN_MAX:
-                del self.seen[next(iter(self.seen))]  # the oldest: dicts keep insertion order
+        with self.claiming:
+            with self.mem:
+                unclaimed = {event_id for event_id in event_ids if event_id not in self.claimed}
+            # An id that left `claimed` since is in the table: its commit comes before it leaves.
+            committed = self._committed_ids(sorted(unclaimed))
+            fresh = []
+            with self.mem:
+                for event_id in event_ids:
+                    new = event_id in unclaimed and event_id not in committed and event_id not in self.claimed
+                    if new:
+                        self.claimed[event_id] = None
+                    fresh.append(new)
         return fresh
+
+    def _committed_ids(self, event_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for ids in chunks(event_ids, self.writer.max_params):
+            found.update(
+                row[0]
+                for row in self.seen_reader.execute(
+                    "SELECT event_id FROM seen_events WHERE event_id IN ("  # noqa: S608 (placeholders)
+                    + placeholders("?", len(ids))
+                    + ")",
+                    ids,
+                )
+            )
+        return found
 
     def release(self, event_ids: Sequence[str]) -> None:
         """Forget ids claimed for a submission that was refused (SpoolFull) or failed."""
         with self.mem:
             for event_id in event_ids:
-                self.seen.pop(event_id, None)
+                self.claimed.pop(event_id, None)
 
     # --- writing --------------------------------------------------------------------------------------
 
@@ -195,6 +214,8 @@ class SQLiteStorage:
         for item in batch:
             self.outbox.committed(len(item.outbox), -item.pending_delta)
             self.cache.applied(item.writes, item.seq, item.now)
+            for event_id in item.seen:  # in seen_events now
+                self.claimed.pop(event_id, None)
 
     def _failed(self, batch: list[Submission]) -> None:
         """Rolled back (the writer holds the lock): nothing staged or claimed will ever commit."""
@@ -202,7 +223,7 @@ class SQLiteStorage:
         self.outbox.none_queued()
         for item in batch:
             for event_id in item.seen:
-                self.seen.pop(event_id, None)
+                self.claimed.pop(event_id, None)
 
     # --- outbox -----------------------------------------------------------------------------------
 
@@ -257,4 +278,6 @@ class SQLiteStorage:
         """Commit what is queued, stop the writer, close the database."""
         self.writer.close()
         self.outbox.close()
+        with self.claiming:
+            self.seen_reader.close()
         self.writer.db.close()
