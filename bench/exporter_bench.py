@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from processes import free_port, rss_bytes
+from processes import cpu_seconds, free_port, rss_bytes
 
 # node_exporter collectors that measure what ours do (ours add rpi_throttled and processes, which export
 # nothing on this machine without a Pi or configured groups).
@@ -65,11 +65,6 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     cpu_seconds_per_1000: float
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(pid: int, port: int, concurrency: int, per_client: int) -> LoadResult:
