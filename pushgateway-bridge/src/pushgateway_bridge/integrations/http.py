@@ -5,10 +5,19 @@ letters)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
 from pushgateway_bridge.sinks.base import check_response, transport_error
+
+
+def origin(url: str) -> str:
+    """Scheme, host and port only: what /ready and error messages show of a URL, since a webhook's path
+    or query may carry a token, and its user part a password."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 def post(

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from pushgateway_bridge.integrations.config import LocalApiConfig
-from pushgateway_bridge.integrations.http import post
+from pushgateway_bridge.integrations.http import origin, post
 from pushgateway_bridge.jsontext import compact
 
 PATH = "/v1/events/batch"
@@ -27,7 +27,7 @@ class LocalApiSink:
         self.headers = {"Content-Type": "application/json"}
         if config.api_key is not None:
             self.headers["x-api-key"] = config.api_key.resolve()
-        self.what = f"local_api {name}: POST {self.url}"
+        self.what = f"local_api {name}: POST {origin(config.base_url)}{PATH}"
         self.client = httpx.Client(timeout=config.timeout_seconds, follow_redirects=False)
 
     def send(self, payloads: list[dict[str, Any]]) -> None:

@@ -34,7 +34,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from pushgateway_bridge import __version__
 from pushgateway_bridge.integrations.config import OtlpConfig
-from pushgateway_bridge.integrations.http import post
+from pushgateway_bridge.integrations.http import origin, post
 
 log = logging.getLogger("pushgateway_bridge.integrations")
 PATH = "/v1/logs"
@@ -126,7 +126,7 @@ class OtlpSink:
         self.url = config.endpoint.rstrip("/") + PATH
         self.headers = {**config.headers, "Content-Type": CONTENT_TYPE}
         self.service_name = config.service_name
-        self.what = f"otlp {name}: POST {self.url}"
+        self.what = f"otlp {name}: POST {origin(config.endpoint)}{PATH}"
         self.client = httpx.Client(timeout=config.timeout_seconds, follow_redirects=False)
 
     def send(self, payloads: list[dict[str, Any]]) -> None:

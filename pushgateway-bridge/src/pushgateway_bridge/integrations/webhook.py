@@ -21,7 +21,7 @@ import httpx
 
 from pushgateway_bridge.integrations.config import WebhookConfig
 from pushgateway_bridge.integrations.document import document
-from pushgateway_bridge.integrations.http import post
+from pushgateway_bridge.integrations.http import origin, post
 from pushgateway_bridge.jsontext import compact
 
 SIGNATURE_HEADER = "X-Bridge-Signature-256"
@@ -40,7 +40,7 @@ class WebhookSink:
         self.name = name
         self.url = config.url
         self.secret = config.secret.resolve()
-        self.what = f"webhook {name}: POST {config.url}"
+        self.what = f"webhook {name}: POST {origin(config.url)}"
         self.client = httpx.Client(timeout=config.timeout_seconds, follow_redirects=False)
 
     def send(self, payloads: list[dict[str, Any]]) -> None:

@@ -25,6 +25,7 @@ from pushgateway_bridge.integrations.config import (
     WebhookConfig,
 )
 from pushgateway_bridge.integrations.files import FileExportSink
+from pushgateway_bridge.integrations.http import origin
 from pushgateway_bridge.integrations.local_api import LocalApiSink
 from pushgateway_bridge.integrations.otlp import OtlpSink
 from pushgateway_bridge.integrations.webhook import WebhookSink
@@ -55,15 +56,15 @@ def _opened(integration: Integration) -> BatchSink:
 
 
 def target(integration: Integration) -> str:
-    """Where it delivers, for /ready (never a secret: webhook and OTLP URLs as configured)."""
+    """Where it delivers, for /ready: a file's path, a URL's origin (never its path, query or user part)."""
     config = integration.config
     if isinstance(config, WebhookConfig):
-        return config.url
+        return origin(config.url)
     if isinstance(config, FileConfig):
         return str(config.path)
     if isinstance(config, LocalApiConfig):
-        return config.base_url
-    return config.endpoint
+        return origin(config.base_url)
+    return origin(config.endpoint)
 
 
 class Integrations:
