@@ -27,6 +27,7 @@ from bridge.notification_receivers import notify
 from bridge.test_durability import has_value, runs_series, sidecar_event
 from fakes.loki import LokiReceiver
 from stack import Pushgateway, Stack, wait_until
+from stack.postgres import PostgresServer, start_postgres
 
 HEADERS = {"x-api-key": ADMIN_KEY}
 MS = timedelta(milliseconds=1)
@@ -256,3 +257,55 @@ def test_a_notification_posted_to_one_bridge_reaches_a_socket_on_the_other(bridg
                 second, user_id="user-42", type="info", channel="realtime", subject="x", message="m"
             )
             assert json.loads(here.recv(timeout=10))["id"] == last["id"]
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL of the test's own, to stop and start again."""
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_postgresql_away_answers_503_and_back_again_loses_nothing_acknowledged(
+    own_postgres: PostgresServer,
+    pushgateway: Pushgateway,
+    loki: LokiReceiver,
+    bridge_factory: BridgeFactory,
+) -> None:
+    env = {"BRIDGE_STORAGE_URL": own_postgres.new_database()}
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url, extra_env=env)
+    acked: list[dict[str, Any]] = []
+
+    def post() -> requests.Response:
+        body = sidecar_event("job-0", "finished")
+        answer = requests.post(f"{bridge.url}/v1/event", json=body, headers=HEADERS, timeout=10)
+        if answer.status_code == 202:
+            acked.append(body)
+        return answer
+
+    assert post().status_code == 202
+    own_postgres.halt()
+    away = post()
+    assert away.status_code == 503, away.text
+    assert away.headers["Retry-After"] == "1"
+    assert away.json()["detail"].startswith("storage unavailable, retry later: PostgreSQL: ")
+    status = requests.put(
+        f"{bridge.url}/api/v1/schedulers/any/status", json={"status": "running"}, headers=HEADERS, timeout=10
+    )
+    assert status.status_code == 503, status.text
+
+    own_postgres.start()
+    wait_until(lambda: post().status_code == 202, timeout=30, what="the bridge connected again")
+    assert post().status_code == 202
+    wait_until(
+        partial(has_value, pushgateway.url, runs_series("job-0"), len(acked)),
+        timeout=30,
+        what=f"runs_total == {len(acked)} in Pushgateway",
+    )
+    ids = {body["event_id"] for body in acked}
+    wait_until(lambda: ids <= set(loki.event_ids()), timeout=30, what="every acknowledged event in Loki")
+    assert loki.duplicates() == {}
+    assert "Traceback" not in bridge.process.log()

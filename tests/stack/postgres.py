@@ -44,9 +44,10 @@ def _as_postgres(argv: list[str]) -> list[str]:
 
 @dataclass
 class PostgresServer:
-    directory: Path
+    directory: Path  # data/ and the socket
     port: int
-    popen: subprocess.Popen[bytes]
+    binaries: Path
+    popen: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -67,19 +68,47 @@ class PostgresServer:
             db.execute(f"CREATE DATABASE {name}".encode())
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Fast shutdown (SIGINT to the postmaster), SIGKILL if it does not end in time."""
-        if self.popen.poll() is None:
+    def start(self) -> None:
+        """Start (again) on the same port and data directory; return once it takes connections."""
+        argv = [
+            str(self.binaries / "postgres"),
+            *("-D", str(self.directory / "data"), "-p", str(self.port), "-k", str(self.directory)),
+            *("-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"),
+            *("-c", "fsync=off"),  # a test's server: the bridges are killed here, never PostgreSQL
+        ]
+        with (self.directory / "postgres.log").open("ab") as out:
+            popen = self.popen = subprocess.Popen(_as_postgres(argv), stdout=out, stderr=subprocess.STDOUT)
+
+        def ready() -> bool:
+            if popen.poll() is not None:
+                raise AssertionError(f"postgres exited with {popen.returncode}:\n{self.log()}")
             try:
-                pid = self.pid
-                os.kill(pid, signal.SIGINT)
-            except (OSError, ValueError):
-                self.popen.kill()
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(pid, signal.SIGKILL)
-                self.popen.wait(timeout=10)
+                with psycopg.connect(self.url, connect_timeout=2) as db:
+                    db.execute("SELECT 1")
+            except psycopg.OperationalError:
+                return False
+            return True
+
+        wait_until(ready, timeout=30, what=f"PostgreSQL on port {self.port}")
+
+    def halt(self, timeout: float = 20.0) -> None:
+        """Fast shutdown (SIGINT to the postmaster), SIGKILL if it does not end in time; data kept."""
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        try:
+            pid = self.pid
+            os.kill(pid, signal.SIGINT)
+        except (OSError, ValueError):
+            self.popen.kill()
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Halt, and remove the data directory."""
+        self.halt()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -88,33 +117,11 @@ def start_postgres() -> PostgresServer:
     directory = Path(tempfile.mkdtemp(prefix="bridge-postgres-"))
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
-    data = directory / "data"
-    initdb = [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
-    subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
-    port = free_port()
-    argv = [
-        str(binaries / "postgres"),
-        *("-D", str(data), "-p", str(port), "-k", str(directory)),
-        *("-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"),
-        *("-c", "fsync=off"),  # a test's server: the bridges are killed here, never PostgreSQL
-    ]
-    log = directory / "postgres.log"
-    with log.open("wb") as out:
-        popen = subprocess.Popen(_as_postgres(argv), stdout=out, stderr=subprocess.STDOUT)
-    server = PostgresServer(directory, port, popen)
-
-    def ready() -> bool:
-        if popen.poll() is not None:
-            raise AssertionError(f"postgres exited with {popen.returncode}:\n{server.log()}")
-        try:
-            with psycopg.connect(server.url, connect_timeout=2) as db:
-                db.execute("SELECT 1")
-        except psycopg.OperationalError:
-            return False
-        return True
-
+    initdb = [str(binaries / "initdb"), "-D", str(directory / "data"), "-A", "trust", "-U", "postgres"]
+    subprocess.run(_as_postgres([*initdb, "--no-sync"]), check=True, capture_output=True)
+    server = PostgresServer(directory, free_port(), binaries)
     try:
-        wait_until(ready, timeout=30, what=f"PostgreSQL on port {port}")
+        server.start()
     except AssertionError:
         server.stop()
         raise

@@ -19,7 +19,7 @@ from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
-from pushgateway_bridge.storage.base import Storage
+from pushgateway_bridge.storage.base import Storage, StorageUnavailable
 
 log = logging.getLogger("pushgateway_bridge.forwarder")
 
@@ -70,6 +70,9 @@ class Worker(threading.Thread):
         while not self.stopping.is_set():
             try:
                 delay = self.step()
+            except StorageUnavailable as exc:  # PostgreSQL away: nothing to deliver from until it is back
+                log.warning("%s forwarder waits for the storage: %s", self.downstream, exc)
+                delay = self.settings.flush_interval_seconds
             except Exception:
                 log.exception("%s forwarder step failed", self.downstream)
                 delay = self.settings.flush_interval_seconds

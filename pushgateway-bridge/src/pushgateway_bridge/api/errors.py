@@ -16,7 +16,7 @@ from starlette.routing import Match
 
 from pushgateway_bridge.auth import AuthError
 from pushgateway_bridge.bridge import Bridge
-from pushgateway_bridge.storage.base import SpoolFull
+from pushgateway_bridge.storage.base import SpoolFull, StorageUnavailable
 
 # The methods `Allow` can list, in the order it lists them.
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
@@ -51,6 +51,15 @@ def install(app: FastAPI, bridge: Bridge) -> None:
         retry = max(1, math.ceil(bridge.settings.flush_interval_seconds * 5))
         return JSONResponse(
             {"detail": f"spool full, retry later: {exc}"},
+            status_code=503,
+            headers={"Retry-After": str(retry)},
+        )
+
+    @app.exception_handler(StorageUnavailable)
+    async def storage_unavailable(request: Request, exc: StorageUnavailable) -> JSONResponse:
+        retry = max(1, math.ceil(bridge.settings.flush_interval_seconds * 5))
+        return JSONResponse(
+            {"detail": f"storage unavailable, retry later: {exc}"},
             status_code=503,
             headers={"Retry-After": str(retry)},
         )

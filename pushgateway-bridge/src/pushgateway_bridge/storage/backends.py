@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from pushgateway_bridge.configfile import ConfigError
 from pushgateway_bridge.settings import Settings
-from pushgateway_bridge.storage.base import Storage
+from pushgateway_bridge.storage.base import Storage, StorageUnavailable
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 
 
@@ -40,5 +40,5 @@ def open_storage(settings: Settings, broadcast: frozenset[str] = frozenset()) ->
             settings.outbox_lease_seconds,
             broadcast=broadcast,
         )
-    except psycopg.Error as exc:
+    except (psycopg.Error, StorageUnavailable) as exc:
         raise ConfigError("storage_url", f"cannot use PostgreSQL: {exc}") from None

@@ -56,6 +56,11 @@ class SpoolFull(Exception):
     """The outbox holds spool_max_events undelivered items; the caller should answer 503."""
 
 
+class StorageUnavailable(Exception):
+    """The storage's server cannot be reached (PostgreSQL down, or the connection lost): nothing was
+    stored; the caller should answer 503, and the client send again."""
+
+
 class Storage(Protocol):
     @overload
     def get(self, kind: Kind[S], key: str) -> S | None: ...

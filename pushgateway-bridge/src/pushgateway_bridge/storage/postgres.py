@@ -20,11 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
-import psycopg
-
 from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage import postgres_schema
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending, SpoolFull
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending, SpoolFull, StorageUnavailable
 from pushgateway_bridge.storage.group_commit import Done, Waiter
 from pushgateway_bridge.storage.postgres_records import page, update_job
 from pushgateway_bridge.storage.postgres_shared import Connections, PusherLock, RecordListener
@@ -227,7 +225,7 @@ class PostgresStorage:
         ids = [event_id for item in batch for event_id in item.seen]
         try:
             self.release(ids)
-        except psycopg.Error as exc:  # the claims are taken again once their owner (the writer) is gone
+        except StorageUnavailable as exc:  # the claims are taken again once their owner (the writer) is gone
             log.warning("could not let go of %d claimed event ids: %s", len(ids), exc)
 
     # --- outbox -----------------------------------------------------------------------------------

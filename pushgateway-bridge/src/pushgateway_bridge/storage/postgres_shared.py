@@ -3,7 +3,7 @@ listener for records other bridges commit.
 
 Reads and the outbox's claims run on the calling thread's own autocommit connection (the event loop's, each
 forwarder's), so none waits for another's query. A broken connection is dropped and made again on the next
-call; the error reaches the caller (a 500, or a forwarder step retried later).
+call; the caller gets StorageUnavailable (a 503, or a forwarder step retried later).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from pushgateway_bridge.storage.base import StorageUnavailable
 from pushgateway_bridge.storage.postgres_schema import PUSHER_LOCK, RECORDS_CHANNEL
 
 log = logging.getLogger("pushgateway_bridge.storage")
@@ -40,12 +41,15 @@ class Connections:
         """This thread's connection."""
         db: Connection | None = getattr(self.local, "db", None)
         if db is None or db.closed or db.broken:
-            db = self.local.db = self.connect()
+            try:
+                db = self.local.db = self.connect()
+            except psycopg.OperationalError as exc:
+                raise StorageUnavailable(f"PostgreSQL: {exc}") from exc
         try:
             yield db
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
             self.drop(db)  # connection lost: the next call connects again
-            raise
+            raise StorageUnavailable(f"PostgreSQL: {exc}") from exc
 
     def drop(self, db: Connection) -> None:
         db.close()

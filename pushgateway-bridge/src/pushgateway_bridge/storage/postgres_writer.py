@@ -25,7 +25,7 @@ from psycopg import errors
 
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, StorageUnavailable
 from pushgateway_bridge.storage.group_commit import SEEN_WINDOW_SECONDS, Done
 from pushgateway_bridge.storage.postgres_schema import RECORDS_CHANNEL
 from pushgateway_bridge.storage.records import RecordWrite
@@ -115,6 +115,9 @@ class PostgresWriter:
             error: BaseException | None = None
             try:
                 self._write_retrying(batch)
+            except psycopg.OperationalError as exc:  # down, or the connection lost: nothing committed
+                error = StorageUnavailable(f"PostgreSQL: {exc}")
+                log.warning("PostgreSQL transaction failed: %s", exc)
             except Exception as exc:  # every waiter must hear of it
                 error = exc
                 log.warning("PostgreSQL transaction failed: %s", exc)
