@@ -11,6 +11,7 @@ from pushgateway_bridge.alerts.rulefile import read
 from pushgateway_bridge.alerts.rules import render_rule_file
 from pushgateway_bridge.alerts.service import APPLIED, AlertService
 from pushgateway_bridge.queries.prometheus import PrometheusUnavailable
+from pushgateway_bridge.storage.base import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class AlertReconciler(threading.Thread):
             try:
                 if not in_step(self.alerts) and self.alerts.apply() == APPLIED:
                     log.info("API alert rules reapplied from storage to %s", self.alerts.rule_file)
+            except StorageUnavailable as exc:  # PostgreSQL away: the stored alerts are read when it is back
+                log.warning("reconciling the API alert rules waits for the storage: %s", exc)
             except Exception:
                 log.exception("reconciling the API alert rules failed; retrying")
             self.stopping.wait(self.interval)

@@ -30,7 +30,7 @@ from pushgateway_bridge.notifications.config import EscalationPolicy, Notificati
 from pushgateway_bridge.notifications.models import Priority
 from pushgateway_bridge.notifications.plan import QUEUED
 from pushgateway_bridge.notifications.service import DOWNSTREAM, NOTIFICATION, SENT, summarize
-from pushgateway_bridge.storage.base import OutboxItem, SpoolFull, Storage
+from pushgateway_bridge.storage.base import OutboxItem, SpoolFull, Storage, StorageUnavailable
 from pushgateway_bridge.storage.records import Body, Page
 
 log = logging.getLogger("pushgateway_bridge.escalation")
@@ -124,6 +124,8 @@ class Escalator(threading.Thread):
         while not self.stopping.is_set():
             try:
                 self.tick()
+            except StorageUnavailable as exc:  # PostgreSQL away: the steps are added when it is back
+                log.warning("escalation waits for the storage: %s", exc)
             except Exception:
                 log.exception("escalation step failed")
             self.stopping.wait(self.tick_seconds)

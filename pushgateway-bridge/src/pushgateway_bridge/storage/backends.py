@@ -40,5 +40,7 @@ def open_storage(settings: Settings, broadcast: frozenset[str] = frozenset()) ->
             settings.outbox_lease_seconds,
             broadcast=broadcast,
         )
-    except (psycopg.Error, StorageUnavailable) as exc:
+    except StorageUnavailable as exc:  # its text begins "PostgreSQL: "
+        raise ConfigError("storage_url", f"cannot use {exc}") from None
+    except psycopg.Error as exc:
         raise ConfigError("storage_url", f"cannot use PostgreSQL: {exc}") from None
