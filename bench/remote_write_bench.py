@@ -9,7 +9,7 @@ Prometheus (`--web.enable-remote-write-receiver`). For each:
 1. 1,000 scheduler registrations, then the time until a query sees all of them (`count(scheduler_info)`,
    polled every 50 ms: through Pushgateway this includes the scrape interval);
 2. wrk's scheduler load (heartbeats and status updates, bench/wrk/schedulers.lua) for `--duration` s:
-   requests/s, p50, p99;
+   requests/s, p50, p99, and the bridge's CPU per request (less sensitive to other load on the machine);
 3. `--duration` s at rest: the bridge's CPU (user + system, from /proc) per second of wall time, and the
    items its forwarder delivered per second. Pushgateway gets only changed groups; remote write sends
    every series of every entity each flush (1 s), as the protocol needs.
@@ -35,8 +35,9 @@ from pathlib import Path
 
 import requests
 import yaml
-from bridge_bench import KEY, WrkResult, own_metric, wrk
-from processes import free_port, wait_ready
+from bridge_bench import KEY
+from processes import cpu_seconds, free_port, wait_ready
+from wrk_load import WrkResult, own_metric, wrk
 
 SCHEDULERS = 1000  # the ids bench/wrk/schedulers.lua cycles over
 BRIDGE_BIN = str(Path(sys.executable).parent / "pushgateway-bridge")
@@ -50,18 +51,19 @@ class PathResult:
     idle_items_per_second: float
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
-def start(argv: list[str], ready: str, processes: list[subprocess.Popen[bytes]], **env: str) -> None:
-    processes.append(
-        subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env}
+def start(
+    argv: list[str], ready: str, processes: list[subprocess.Popen[bytes]], log: Path, **env: str
+) -> None:
+    """Start `argv` with its output in `log`, shown when it never becomes ready."""
+    with log.open("wb") as out:
+        processes.append(
+            subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
         )
-    )
-    wait_ready(ready)
+    try:
+        wait_ready(ready)
+    except SystemExit:
+        print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
 
 
 def start_prometheus(tmp: Path, name: str, processes: list[subprocess.Popen[bytes]], **extra: object) -> str:
@@ -77,7 +79,7 @@ def start_prometheus(tmp: Path, name: str, processes: list[subprocess.Popen[byte
         f"--web.listen-address=127.0.0.1:{port}",
         "--web.enable-remote-write-receiver",
     ]
-    start(argv, f"http://127.0.0.1:{port}/-/ready", processes)
+    start(argv, f"http://127.0.0.1:{port}/-/ready", processes, directory / "log")
     return f"http://127.0.0.1:{port}"
 
 
@@ -117,6 +119,7 @@ def run_path(  # noqa: PLR0917  (one path's whole setup, as main passes it)
             argv,
             f"{bridge}/health",
             processes,
+            tmp / f"{name}.log",
             BRIDGE_DATA_DIR=str(tmp / name),
             BRIDGE_LOG_LEVEL="warning",
             **env,
@@ -139,7 +142,7 @@ def run_path(  # noqa: PLR0917  (one path's whole setup, as main passes it)
             time.sleep(0.05)
         visible = time.monotonic() - registered
 
-        load = wrk(bridge, "schedulers.lua", args.duration, args.concurrency, {"BENCH_API_KEY": KEY})
+        load = wrk(bridge, "schedulers.lua", args.duration, args.concurrency, {"BENCH_API_KEY": KEY}, pid=pid)
         time.sleep(2)  # let the load's last changes drain
 
         items_before = own_metric(bridge, "bridge_forwarded_total", downstream=downstream)
@@ -181,6 +184,7 @@ def main() -> int:
                 ],
                 f"{pushgateway}/-/ready",
                 servers,
+                tmp / "pushgateway.log",
             )
             scrape = {"job_name": "pushgateway", "honor_labels": True}
             scraping = start_prometheus(
@@ -225,6 +229,7 @@ def main() -> int:
         ("scheduler load: requests/s", lambda p: p.load.requests_per_second, ",.0f"),
         ("... p50 ms", lambda p: p.load.p50_ms, ".1f"),
         ("... p99 ms", lambda p: p.load.p99_ms, ".1f"),
+        ("... bridge CPU ms per request", lambda p: p.load.cpu_ms_per_request, ".2f"),
         ("at rest: bridge CPU, cores", lambda p: p.idle_cpu, ".3f"),
         ("at rest: items delivered/s", lambda p: p.idle_items_per_second, ",.0f"),
     ]
