@@ -34,7 +34,8 @@ from pushgateway_bridge.storage.base import Storage
 
 log = logging.getLogger("pushgateway_bridge.forwarder")
 
-# Series in one request: about what Prometheus itself sends, well under every receiver's size limit.
+# Series in one request: a body of about 20 KB compressed, far under any receiver's size limit, and a
+# refused request is halved down to the refused series in a dozen steps.
 MAX_SERIES_PER_REQUEST = 2000
 
 Batch = list[tuple[Labels, float]]
