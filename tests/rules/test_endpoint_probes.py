@@ -2,8 +2,9 @@
 with the bridge -> Prometheus discovers it through the bridge's HTTP service discovery (the job make run
 writes) -> the real blackbox exporter probes it -> the endpoint goes down: `probe_success` 0 and the
 rendered EndpointDown (from a test-local monitoring.yml with a short `for`) fires through the real
-Alertmanager on its rendered config -> the endpoint comes back: `probe_success` 1 and the alert resolves,
-Alertmanager sending the resolution to the bridge's receiver."""
+Alertmanager on its rendered config, and the System Service's performance view shows the endpoint down ->
+the endpoint comes back: `probe_success` 1, the alert resolves, Alertmanager sending the resolution to the
+bridge's receiver, and the performance view shows it up."""
 
 from __future__ import annotations
 
@@ -117,6 +118,16 @@ def history(bridge: Bridge, status: str) -> list[dict[str, Any]]:
     return [event for event in response.json()["events"] if event["status"] == status]
 
 
+def endpoint_view(bridge: Bridge) -> dict[str, Any]:
+    """The endpoint as GET /api/monitoring/performance/service/{name} shows it."""
+    response = requests.get(
+        f"{bridge.url}/api/monitoring/performance/service/{SERVICE}", headers=bridge.headers(), timeout=10
+    )
+    assert response.status_code == 200, response.text
+    (shown,) = response.json()["endpoints"]
+    return dict(shown)
+
+
 @pytest.mark.slow
 def test_an_endpoint_that_goes_down_fires_endpoint_down_and_resolves_when_it_comes_back(
     stack: Stack,
@@ -125,9 +136,15 @@ def test_an_endpoint_that_goes_down_fires_endpoint_down_and_resolves_when_it_com
     endpoint: Endpoint,
     tmp_path: Path,
 ) -> None:
-    bridge = bridge_factory(pushgateway.url)
-    register(bridge, endpoint.url)
-    prometheus, alertmanager = start_probing(stack, bridge, tmp_path)
+    port, data_dir = free_port(), tmp_path / "bridge-data"
+    discovering = bridge_factory(pushgateway.url, port=port, data_dir=data_dir)
+    register(discovering, endpoint.url)
+    prometheus, alertmanager = start_probing(stack, discovering, tmp_path)
+    # The same bridge again, now told where Prometheus is (which needed the bridge's URL to start).
+    discovering.process.stop()
+    bridge = bridge_factory(
+        pushgateway.url, port=port, data_dir=data_dir, extra_env={"BRIDGE_PROMETHEUS_URL": prometheus.url}
+    )
     probe = f'probe_success{{job="endpoints", service="{SERVICE}", instance="{endpoint.url}"}}'
 
     def value_is(expected: float) -> Any:
@@ -161,6 +178,9 @@ def test_an_endpoint_that_goes_down_fires_endpoint_down_and_resolves_when_it_com
         f"Every probe of {endpoint.url} failed for 2s: no answer, or not a 2xx."
     )
     wait_until(lambda: history(bridge, "firing"), timeout=WAIT_SECONDS, what="the firing at the bridge")
+    down = endpoint_view(bridge)
+    assert (down["url"], down["up"], down["http_status_code"]) == (endpoint.url, False, None)  # no answer
+    assert 0 < down["availability_ratio"] < 1  # up at first, down since
 
     endpoint.up()
     prometheus.wait_for(probe, value_is(1), timeout=WAIT_SECONDS)
@@ -169,3 +189,6 @@ def test_an_endpoint_that_goes_down_fires_endpoint_down_and_resolves_when_it_com
         lambda: history(bridge, "resolved"), timeout=WAIT_SECONDS, what="the resolution at the bridge"
     )
     assert (resolved["alertname"], resolved["labels"]["instance"]) == ("EndpointDown", endpoint.url)
+    back = endpoint_view(bridge)
+    assert (back["up"], back["http_status_code"]) == (True, 200)
+    assert back["response_time_seconds"] > 0
