@@ -19,21 +19,29 @@ from pushgateway_bridge.integrations.config import parse_integrations
 SEED_EXAMPLE = Path(__file__).parent / "fixtures" / "seed_integrations.json"  # the seed's README, verbatim
 
 
-def start_refused(tmp_path: Path, integrations: Path) -> subprocess.CompletedProcess[str]:
+def start_refused(
+    tmp_path: Path, integrations: Path, *, by_env: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Start the bridge naming `integrations` in its config file (or in BRIDGE_INTEGRATIONS_FILE)."""
     config = tmp_path / "bridge.yml"
-    config.write_text(yaml.safe_dump({**default_config(), "integrations_file": str(integrations)}))
+    named = {} if by_env else {"integrations_file": str(integrations)}
+    config.write_text(yaml.safe_dump({**default_config(), **named}))
+    env = {"PATH": "/usr/bin:/bin", "BRIDGE_DATA_DIR": str(tmp_path / "data")}
+    if by_env:
+        env["BRIDGE_INTEGRATIONS_FILE"] = str(integrations)
     return subprocess.run(
         [BRIDGE_BIN, "--web.listen-address=127.0.0.1:0", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "BRIDGE_DATA_DIR": str(tmp_path / "data")},
+        env=env,
     )
 
 
-def test_seed_example_with_cloudwatch_enabled_is_refused_in_one_line(tmp_path: Path) -> None:
-    result = start_refused(tmp_path, SEED_EXAMPLE)
+@pytest.mark.parametrize("by_env", [False, True], ids=["config file", "BRIDGE_INTEGRATIONS_FILE"])
+def test_seed_example_with_cloudwatch_enabled_is_refused_in_one_line(tmp_path: Path, by_env: bool) -> None:
+    result = start_refused(tmp_path, SEED_EXAMPLE, by_env=by_env)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
