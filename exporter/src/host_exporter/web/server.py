@@ -24,8 +24,9 @@ from typing import Any
 
 import bcrypt
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from host_exporter.web.exposition import TextExposition
 from host_exporter.web.tls import client_refusal
 from host_exporter.web.webconfig import WebConfig
 
@@ -130,7 +131,8 @@ class ExporterServer(ThreadingHTTPServer):
         web: WebConfig,
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        self.exposition = SharedCollection(lambda: generate_latest(registry))
+        text = TextExposition()  # SharedCollection runs one encode at a time: its caches need no lock
+        self.exposition = SharedCollection(lambda: text.encode(registry))
         self.telemetry_path = telemetry_path
         self.web = web
         self.auth = BasicAuth(web.basic_auth_users)

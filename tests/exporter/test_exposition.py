@@ -1,0 +1,96 @@
+"""The directly written exposition is byte for byte what prometheus_client's generate_latest writes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+    UnknownMetricFamily,
+)
+
+from host_exporter.web.exposition import TextExposition
+
+VALUES = [
+    0, -0.0, 1, 1.5, -3, 999_999.5, 1e6, 1_234_567.0, 12_345_678_901.0, -2e7, 1e-9, 5e-324, 1.7976931348623157e308,
+    2**63, math.inf, -math.inf, math.nan,
+]  # fmt: skip
+
+
+class Fixed:
+    """A collector returning the families it was given."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
+
+
+def registry(*families: Metric) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Fixed(list(families)))
+    return registry
+
+
+def common_families(value_label: str = "a") -> list[Metric]:
+    gauge = GaugeMetricFamily("node_gauge", 'help with \\ a backslash,\na newline and "quotes"', labels=["b", "a"])
+    for index, value in enumerate(VALUES):
+        gauge.add_metric([f"{value_label}-{index}", 'esc \\ "q"\nnl é'], value)
+    counter = CounterMetricFamily("node_things", "Things.", labels=["device"])
+    counter.add_metric(["sda"], 12)
+    counter.add_metric(["sdb"], 1.25e9)
+    untyped = UnknownMetricFamily("node_untyped", "")
+    untyped.add_metric([], 7)
+    plain = GaugeMetricFamily("node_plain", "No labels.", value=-0.5)
+    return [gauge, counter, untyped, plain]
+
+
+def test_the_same_bytes_as_generate_latest_and_again_from_the_caches() -> None:
+    encoder = TextExposition()
+    families = registry(*common_families())
+    first = encoder.encode(families)
+    assert first == generate_latest(families)
+    assert encoder.encode(families) == first  # the second time from the cached headers and prefixes
+    changed = registry(*common_families("z"))  # other label values: new prefixes
+    assert encoder.encode(changed) == generate_latest(changed)
+
+
+def with_timestamp() -> Metric:
+    family = GaugeMetricFamily("node_stamped", "A timestamp.")
+    family.add_metric([], 1.0, timestamp=1_700_000_000.5)
+    return family
+
+
+def info() -> Metric:
+    family = InfoMetricFamily("node_os", "An info metric.")
+    family.add_metric([], {"name": "Debian"})
+    return family
+
+
+def histogram() -> Metric:
+    return HistogramMetricFamily("node_seconds", "A histogram.", buckets=[("1", 2), ("+Inf", 3)], sum_value=4)
+
+
+def created() -> Metric:
+    family = CounterMetricFamily("node_requests", "Created.", created=1_700_000_000.0)
+    family.add_metric([], 3, created=1_700_000_000.0)
+    return family
+
+
+def utf8_name() -> Metric:
+    return GaugeMetricFamily("node.dotted", "A name that must be escaped.", value=1)
+
+
+@pytest.mark.parametrize("odd", [with_timestamp, info, histogram, created, utf8_name], ids=lambda f: f.__name__)
+def test_what_it_does_not_write_itself_comes_from_generate_latest(odd: object) -> None:
+    families = registry(*common_families(), odd())  # type: ignore[operator]
+    assert TextExposition().encode(families) == generate_latest(families)
