@@ -15,6 +15,7 @@ import requests
 import yaml
 
 from bridge.conftest import Bridge, BridgeFactory, default_config
+from bridge.test_durability import Load
 from fakes.http import Answer, Request
 from fakes.remote_write import RemoteWriteReceiver, Sample, decode, key
 from pushgateway_bridge.sinks.base import SinkError
@@ -409,3 +410,44 @@ def test_errors_do_not_show_a_password_in_the_url() -> None:
     assert "s3cret" not in raised.value.message
     assert "POST http://127.0.0.1:" in raised.value.message
     assert not raised.value.permanent
+
+
+def test_a_steady_load_through_two_bridges_is_written_once_when_the_writer_is_killed(
+    bridge_factory: BridgeFactory, postgres_url: str
+) -> None:
+    """Sidecar runs through both bridges on one PostgreSQL; SIGKILL the one writing: every acknowledged run
+    is in the receiver's runs_total, counted once (one more at most: the request in flight at the kill
+    may have committed unanswered), and the receiver refused nothing."""
+    with RemoteWriteReceiver() as receiver:
+        env = {"BRIDGE_REMOTE_WRITE_URL": receiver.write_url, "BRIDGE_STORAGE_URL": postgres_url}
+        bridges = [
+            bridge_factory(f"http://127.0.0.1:{free_port()}", config=remote_write_config(), extra_env=env)
+            for _ in range(2)
+        ]
+        loads = [Load(bridge.url).start() for bridge in bridges]
+        wait_until(lambda: all(len(load.acked) >= 100 for load in loads), timeout=30, what="100 runs each")
+        writer = wait_until(
+            lambda: next(
+                (b for b in bridges if b.own_metric("bridge_forwarded_total", downstream="remote_write")),
+                None,
+            ),
+            what="one bridge writing",
+        )
+        survivor = loads[1 - bridges.index(writer)]
+        writer.process.kill()
+        before = len(survivor.acked)
+        wait_until(lambda: len(survivor.acked) >= before + 100, timeout=30, what="100 more runs")
+        for load in loads:
+            load.stop()
+        acked = sum(len(load.acked) for load in loads)
+
+        def written() -> float:
+            return sum(
+                value
+                for labels, value in receiver.latest().items()
+                if ("__name__", "sidecar_job_runs_total") in labels and ("outcome", "success") in labels
+            )
+
+        wait_until(lambda: written() >= acked, timeout=30, what=f"{acked} runs written")
+        assert written() <= acked + 1
+        assert not receiver.rejections
