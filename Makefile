@@ -68,6 +68,7 @@ bench: setup
 	$(PY) bench/sdk_spool_bench.py
 	$(PY) bench/notifications_bench.py
 	$(PY) bench/remote_write_bench.py
+	$(PY) bench/storage_bench.py
 
 # The exporter README's collector and flag tables, rendered from the collectors' specs.
 exporter-readme: venv
