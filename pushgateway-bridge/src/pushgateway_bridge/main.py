@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from pushgateway_bridge import __version__
 from pushgateway_bridge.api import errors
 from pushgateway_bridge.api.middleware import BridgeMiddleware
+from pushgateway_bridge.api.query_params import one_value_each
 from pushgateway_bridge.api.routes import (
     alertmanager_receiver,
     alerts,
@@ -49,21 +50,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.bridge = bridge
     errors.install(app, bridge)
-    for module in (
-        climate,
-        schedulers,
-        sidecar,
-        health,
-        notify,
-        notifications,
-        alertmanager_receiver,
-        alerts,
-        logs,
-        traces,
-        service_discovery,
-        monitoring,
-    ):
+    for module in (climate, schedulers, sidecar, health, notify, alertmanager_receiver, service_discovery):
         app.include_router(module.router)
+    for module in (notifications, alerts, logs, traces, monitoring):  # the routers with query parameters
+        app.include_router(module.router, dependencies=[Depends(one_value_each)])
 
     def authorize(user_id: str, x_api_key: str | None, authorization: str | None, token: str | None) -> None:
         # Browsers cannot set headers on a WebSocket: the key may come as ?token=.
