@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
+from pushgateway_bridge.api.fast_route import FastRoute
 from pushgateway_bridge.api.responses import WRITE, answers
 from pushgateway_bridge.api.routes.common import answer, logged
 from pushgateway_bridge.auth import Principal
@@ -20,7 +21,7 @@ from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
 from pushgateway_bridge.domain.models.sidecar import SidecarBatch, SidecarEvent
 from pushgateway_bridge.storage.base import Change, EntityWrite, OutboxItem, transition
 
-router = APIRouter(prefix="/v1", tags=["sidecar"])
+router = APIRouter(prefix="/v1", tags=["sidecar"], route_class=FastRoute)
 
 
 async def accept_events(
