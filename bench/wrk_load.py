@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,17 +47,20 @@ def wrk(
         check=True,
     )
     out = result.stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    # wrk pads a value in seconds with a space ("1.20s "), one in ms or us not
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     total_errors = int(errors.group(1)) if errors else 0
     if socket_errors:
         total_errors += sum(int(part) for part in socket_errors.groups())
+    if "99" not in latency:
+        print(f"bench: wrk gave no latency percentiles:\n{out}", file=sys.stderr)
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return WrkResult(
         requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=_ms(latency["50"]),
-        p99_ms=_ms(latency["99"]),
+        p50_ms=_ms(latency["50"]) if "50" in latency else math.nan,  # none answered in time
+        p99_ms=_ms(latency["99"]) if "99" in latency else math.nan,
         requests=count,
         errors=total_errors,
         cpu_ms_per_request=(cpu_seconds(pid) - cpu_before) / max(count, 1) * 1000 if pid else 0.0,

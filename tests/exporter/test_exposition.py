@@ -42,7 +42,9 @@ def registry(*families: Metric) -> CollectorRegistry:
 
 
 def common_families(value_label: str = "a") -> list[Metric]:
-    gauge = GaugeMetricFamily("node_gauge", 'help with \\ a backslash,\na newline and "quotes"', labels=["b", "a"])
+    gauge = GaugeMetricFamily(
+        "node_gauge", 'help with \\ a backslash,\na newline and "quotes"', labels=["b", "a"]
+    )
     for index, value in enumerate(VALUES):
         gauge.add_metric([f"{value_label}-{index}", 'esc \\ "q"\nnl é'], value)
     counter = CounterMetricFamily("node_things", "Things.", labels=["device"])
@@ -90,7 +92,9 @@ def utf8_name() -> Metric:
     return GaugeMetricFamily("node.dotted", "A name that must be escaped.", value=1)
 
 
-@pytest.mark.parametrize("odd", [with_timestamp, info, histogram, created, utf8_name], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "odd", [with_timestamp, info, histogram, created, utf8_name], ids=lambda f: f.__name__
+)
 def test_what_it_does_not_write_itself_comes_from_generate_latest(odd: object) -> None:
     families = registry(*common_families(), odd())  # type: ignore[operator]
     assert TextExposition().encode(families) == generate_latest(families)
