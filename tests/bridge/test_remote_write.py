@@ -100,13 +100,14 @@ def test_the_strict_receiver_refuses_unsorted_labels() -> None:
         (502, True),
         (503, True),
         (429, True),
+        (401, True),  # as `auth`: the bridge's rule for credentials
+        (403, True),
         (400, False),
-        (401, False),
         (404, False),
         (408, False),
     ],
 )
-def test_only_5xx_and_429_are_retried(status: int, retried: bool) -> None:
+def test_only_5xx_429_and_credentials_are_retried(status: int, retried: bool) -> None:
     permanent, _kind = classify(status)
     assert permanent is not retried
 
@@ -340,18 +341,34 @@ def test_a_refused_series_is_dead_lettered_alone(bridge_factory: BridgeFactory) 
         assert bridge.own_metric("bridge_downstream_up", downstream="remote_write") == 1
 
 
-def test_429_is_retried(bridge_factory: BridgeFactory) -> None:
+@pytest.mark.parametrize(("status", "kind"), [(429, "http_429"), (503, "http_503"), (401, "auth")])
+def test_transient_answers_are_retried(bridge_factory: BridgeFactory, status: int, kind: str) -> None:
     with RemoteWriteReceiver() as receiver:
-        receiver.fail_next(Answer.text(429, "slow down"), times=3)
+        receiver.fail_next(Answer.text(status, "not now"), times=3)
         bridge = start_bridge(bridge_factory, receiver.write_url)
         post(bridge, "/services/", {"name": "api", "status": "up"})
         series = {"__name__": "service_status", "job": "service", "service": "api", "status": "up"}
-        wait_until(lambda: receiver.latest().get(key(series)) == 1.0, what="the series after 429s")
-        assert (
-            bridge.own_metric("bridge_forward_errors_total", downstream="remote_write", kind="http_429") == 3
-        )
+        wait_until(lambda: receiver.latest().get(key(series)) == 1.0, what=f"the series after {status}s")
+        assert bridge.own_metric("bridge_forward_errors_total", downstream="remote_write", kind=kind) == 3
         assert bridge.own_metric("bridge_dead_letters_total", downstream="remote_write") is None
         assert not receiver.rejections
+
+
+def test_a_refusal_of_the_whole_request_is_not_halved(bridge_factory: BridgeFactory) -> None:
+    """A 404 (a wrong URL) says nothing about single series: each flush's request is dead-lettered whole,
+    one request a flush, not one per series."""
+    with RemoteWriteReceiver() as receiver:
+        bridge = start_bridge(bridge_factory, receiver.url + "/api/v1/wrong")
+        post(bridge, "/services/", {"name": "api", "status": "up"})
+
+        def dead() -> float:
+            return bridge.own_metric("bridge_dead_letters_total", downstream="remote_write") or 0
+
+        wait_until(lambda: dead() >= 30, what="a few flushes dead-lettered")
+        dead_letters = dead()
+        # The service has 9 series: k flushes are 9k dead letters in k requests (halving: 17 a flush).
+        assert receiver.requests_seen * 2 < dead_letters
+        assert bridge.own_metric("bridge_forward_errors_total", downstream="remote_write", kind="rejected")
 
 
 def test_bridges_on_one_postgresql_write_through_one_of_them(

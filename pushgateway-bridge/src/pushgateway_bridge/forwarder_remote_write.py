@@ -22,7 +22,7 @@ from pushgateway_bridge.forwarder import Worker, backoff, expire_silent
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
-from pushgateway_bridge.sinks.remote_write import RemoteWriteSink, entity_series
+from pushgateway_bridge.sinks.remote_write import Refused, RemoteWriteSink, entity_series
 from pushgateway_bridge.sinks.remote_write_proto import (
     STALE_NAN,
     FlushEncoder,
@@ -127,16 +127,14 @@ class RemoteWriteWorker(Worker):
         return current
 
     def deliver(self, batch: Batch, timestamp: int) -> None:
-        """Write `batch`; a refused one is halved until the refused series are alone, so one series the
-        receiver rejects does not drop the others. Transient errors propagate (retried with backoff)."""
+        """Write `batch`; one refused for its series is halved until the refused series are alone, so one
+        series the receiver rejects does not drop the others. Transient errors propagate (backoff)."""
         try:
             self.write(batch, timestamp)
-        except SinkError as error:
-            if not error.permanent:
-                raise
-            if len(batch) == 1:
+        except Refused as error:
+            if len(batch) == 1 or not error.by_series:
                 self.failed(error)
-                self.metrics.dead_letters.labels(self.downstream).inc()
+                self.metrics.dead_letters.labels(self.downstream).inc(len(batch))
                 return
             half = len(batch) // 2
             self.deliver(batch[:half], timestamp)

@@ -7,9 +7,12 @@ empty (Pushgateway sets it to "" and the scrape keeps that, which drops it). Wri
 and dashboards do not change with the path. Pushgateway's own `push_time_seconds` and
 `push_failure_time_seconds` have no counterpart: nothing is pushed.
 
-Which answers are retried is the specification's rule, narrower than the other sinks' (sinks/base.py):
-a sender MUST retry on 5xx and MUST NOT retry on 4xx other than 429. A refused request is dropped, which
-loses no state: every flush writes every live entity again.
+Which answers are worth writing again follows the specification (a sender MUST retry on 5xx and 429, MUST
+NOT on other 4xx), with the bridge's rule for credentials (sinks/base.py): 401 and 403 back off and count
+as `auth`, as for every sink, because a person must fix them and every series would fail alike. The bridge
+never sends a refused request again: the next flush is a new request with the state as it is then, so a
+refused one loses no state. Only a 400 or 413, which can be about some series of the request, is `Refused`
+in a way that halving the request can narrow down.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import httpx
 from pushgateway_bridge.domain.catalogue import SERIES_BY_KIND
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.domain.state import grouping
-from pushgateway_bridge.sinks.base import SinkError, describe, transport_error
+from pushgateway_bridge.sinks.base import AUTH_STATUSES, SinkError, describe, transport_error
 from pushgateway_bridge.sinks.remote_write_proto import (
     CONTENT_ENCODING,
     CONTENT_TYPE,
@@ -32,6 +35,8 @@ from pushgateway_bridge.sinks.remote_write_proto import (
 
 USER_AGENT = "pushgateway-bridge"
 TOO_MANY_REQUESTS = 429
+# Prometheus and Mimir answer 400 for bad samples (out of order, a bad label), per series; 413: too large.
+BY_SERIES = frozenset({400, 413})
 
 
 def entity_series(kind: str, state: State) -> Iterator[tuple[Labels, float]]:
@@ -45,10 +50,20 @@ def entity_series(kind: str, state: State) -> Iterator[tuple[Labels, float]]:
 
 
 def classify(status: int) -> tuple[bool, str]:
-    """(permanent, kind) of a failed answer, by the remote-write specification."""
+    """(permanent, kind) of a failed answer, by the rule above."""
+    if status in AUTH_STATUSES:
+        return False, "auth"
     if status >= 500 or status == TOO_MANY_REQUESTS:
         return False, f"http_{status}"
     return True, "rejected"
+
+
+class Refused(SinkError):
+    """A permanent refusal; `by_series`: a 400 or 413, which a smaller request may not get."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message, permanent=True, kind="rejected")
+        self.by_series = status in BY_SERIES
 
 
 class RemoteWriteSink:
@@ -76,7 +91,10 @@ class RemoteWriteSink:
         if response.is_success:
             return
         permanent, kind = classify(response.status_code)
-        raise SinkError(describe(response, f"POST {self.where}"), permanent=permanent, kind=kind)
+        message = describe(response, f"POST {self.where}")
+        if permanent:
+            raise Refused(message, response.status_code)
+        raise SinkError(message, permanent=False, kind=kind)
 
     def close(self) -> None:
         self.client.close()
