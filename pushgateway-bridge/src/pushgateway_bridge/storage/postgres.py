@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
+from pushgateway_bridge.storage import postgres_outbox as outbox
 from pushgateway_bridge.storage import postgres_schema
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending, SpoolFull, StorageUnavailable
 from pushgateway_bridge.storage.group_commit import Done, Waiter
@@ -232,38 +233,21 @@ class PostgresStorage:
 
     def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
         with self.connections.use() as db:
-            rows = db.execute(
-                "UPDATE outbox SET lease_until = %s WHERE id IN (SELECT id FROM outbox"
-                " WHERE downstream = %s AND next_attempt <= %s AND lease_until <= %s"
-                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, key, payload, attempts, created",
-                (now + self.lease_seconds, downstream, now, now, limit),
-            ).fetchall()
-        return [Pending(row[0], downstream, row[1], row[2], row[3], row[4]) for row in sorted(rows)]
+            return outbox.take(db, downstream, now, limit, self.lease_seconds)
 
     def delivered(self, ids: Sequence[int]) -> None:
         if ids:
             with self.connections.use() as db:
-                db.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
+                outbox.delete(db, ids)
             self._count_down(len(ids))
 
     def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None:
         with self.connections.use() as db:
-            db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt = %s, last_error = %s,"
-                " lease_until = 0 WHERE id = ANY(%s)",
-                (next_attempt, error[:2000], list(ids)),
-            )
+            outbox.retry(db, ids, next_attempt, error)
 
     def dead_letter(self, ids: Sequence[int], error: str) -> None:
-        with self.connections.use() as db, db.transaction():
-            db.execute(
-                "INSERT INTO dead_letters (id, downstream, key, payload, attempts, created, failed, error)"
-                " SELECT id, downstream, key, payload, attempts + 1, created, %s, %s FROM outbox"
-                " WHERE id = ANY(%s) ON CONFLICT (id) DO NOTHING",
-                (time.time(), error[:2000], list(ids)),
-            )
-            db.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
+        with self.connections.use() as db:
+            outbox.dead_letter(db, ids, error, time.time())
         self._count_down(len(ids))
 
     def _count_down(self, removed: int) -> None:
@@ -272,19 +256,11 @@ class PostgresStorage:
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
         with self.connections.use() as db:
-            rows = db.execute(
-                "SELECT downstream, key, error FROM dead_letters"
-                " WHERE %s::text IS NULL OR downstream = %s ORDER BY id",
-                (downstream, downstream),
-            ).fetchall()
-        return [(row[0], row[1], row[2]) for row in rows]
+            return outbox.dead_letters(db, downstream)
 
     def pending_stats(self) -> dict[str, tuple[int, float | None]]:
         with self.connections.use() as db:
-            rows = db.execute(
-                "SELECT downstream, count(*), min(created) FROM outbox GROUP BY downstream"
-            ).fetchall()
-        stats = {row[0]: (int(row[1]), row[2]) for row in rows}
+            stats = outbox.stats(db)
         with self.mem:
             self.pending, self.pending_at = sum(count for count, _ in stats.values()), time.monotonic()
         return stats
