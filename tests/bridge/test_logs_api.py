@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from stack import free_port, wait_until
 NOWHERE = "http://127.0.0.1:9"  # Pushgateway is not what these tests are about
 READER_A = "reader-a-key-for-tests"
 HOSTILE = 'a"b\\c`d |= "x" {e} \n'
-# No newline in a label value: `.` of the unrestricted key's `.*` does not match one (RE2, Prometheus 2).
-HOSTILE_SERVICE = 'a"b\\c`d |= "x" {e}'
+# The LogQL label filter of reader-a's globs: a stream is named by `service`, a sidecar event's by `app`.
+TEAM_A = 'service=~"team-a-.*" or app=~"team-a-.*"'
 
 
 def config() -> dict[str, Any]:
@@ -58,6 +59,11 @@ def add_event(loki: LokiQueryReceiver, name: str, level: str, at: float, **field
     return made["event_id"]
 
 
+def named(name: str) -> str:
+    """The label filter of `service=<name>`, in parentheses."""
+    return f'(service="{name}" or app="{name}")'
+
+
 def get(url: str, path: str, key: str = ADMIN_KEY, **params: Any) -> requests.Response:
     return requests.get(f"{url}{path}", params=params, headers={"x-api-key": key}, timeout=10)
 
@@ -67,18 +73,17 @@ def test_hostile_values_become_exact_logql_literals_that_loki_decodes_back(
 ) -> None:
     # Container logs (Alloy's) are plain text lines: the filter meets the hostile text as it is.
     now_ns = time.time_ns()
-    labels = {"source": "docker", "service": HOSTILE_SERVICE, "level": "error"}
+    labels = {"source": "docker", "service": HOSTILE, "level": "error"}
     loki_query.add(labels, now_ns - 5 * 10**9, f"before {HOSTILE} after")
     loki_query.add(labels, now_ns - 4 * 10**9, "other text")
     loki_query.add({**labels, "service": "plain"}, now_ns - 3 * 10**9, f"before {HOSTILE} after")
     bridge = bridge_factory(
         NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
     )
-    response = get(bridge.url, "/api/logs/search", q=HOSTILE, service=HOSTILE_SERVICE, level="error")
+    response = get(bridge.url, "/api/logs/search", q=HOSTILE, service=HOSTILE, level="error")
     assert response.status_code == 200, response.text
-    service = '"a\\"b\\\\c`d |= \\"x\\" {e}"'
-    line = '"a\\"b\\\\c`d |= \\"x\\" {e} \\n"'
-    query = f'{{service=~".*", service={service}, level="error"}} |= {line}'
+    literal = '"a\\"b\\\\c`d |= \\"x\\" {e} \\n"'  # as `q` and as `service`
+    query = f'{{level="error"}} |= {literal} | service={literal} or app={literal}'
     assert loki_query.last_query() == query
     assert response.json()["query"] == query
     assert [found["message"] for found in response.json()["entries"]] == [f"before {HOSTILE} after"]
@@ -134,15 +139,70 @@ def test_a_key_reads_only_the_services_its_globs_match(
     every = get(bridge.url, "/api/logs", READER_A)
     assert every.status_code == 200, every.text
     assert [found["event_id"] for found in every.json()["entries"]] == [mine]
-    assert loki_query.last_query() == '{service=~"team-a-.*"}'
+    assert loki_query.last_query() == f'{{source=~".+"}} | {TEAM_A}'
     other = get(bridge.url, "/api/logs/service/team-b-api", READER_A)
     assert other.json()["entries"] == []
-    assert loki_query.last_query() == '{service=~"team-a-.*", service="team-b-api"}'
+    assert loki_query.last_query() == f'{{source=~".+"}} | ({TEAM_A}) and {named("team-b-api")}'
     assert len(get(bridge.url, "/api/logs").json()["entries"]) == 3  # the admin key reads them all
-    assert loki_query.last_query() == '{source=~".+", service=~".*"}'
+    assert loki_query.last_query() == '{source=~".+"}'  # a stream selector only, no filter to run
     refused = get(bridge.url, "/api/logs", TEAM_KEY)
     assert refused.status_code == 403
     assert "read" in refused.json()["detail"]
+
+
+def post_sidecar_events(url: str, *apps: str) -> list[str]:
+    """A failed job of each app, through the sidecar API as an agent sends them; their event ids."""
+    events = [
+        {
+            "site_id": "site1",
+            "app": {"app_id": str(uuid.uuid4()), "name": app, "version": "1.0.0"},
+            "entity_type": "job",
+            "business_key": "nightly",
+            "kind": "failed",
+            "message": f"{app} failed",
+        }
+        for app in apps
+    ]
+    posted = requests.post(
+        f"{url}/v1/events/batch",
+        json={"events": events},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=5,
+    )
+    assert posted.status_code == 202, posted.text
+    return list(posted.json()["event_ids"])
+
+
+def test_a_key_reads_the_sidecar_events_of_the_apps_its_globs_match_and_no_others(
+    loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
+) -> None:
+    bridge = bridge_factory(
+        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+    )
+    mine, other = post_sidecar_events(bridge.url, "team-a-worker", "team-b-worker")
+    wait_until(lambda: len(loki_query.entries) == 2, what="the sidecar events pushed to Loki")
+    assert {e["labels"].get("app") for e in loki_query.entries} == {"team-a-worker", "team-b-worker"}
+    assert not any("service" in e["labels"] for e in loki_query.entries)  # what the sink writes
+
+    def found(path: str, key: str = READER_A, **params: Any) -> list[str]:
+        response = get(bridge.url, path, key, **params)
+        assert response.status_code == 200, response.text
+        assert response.json()["query"] == loki_query.last_query()
+        return [item["event_id"] for item in response.json()["entries"]]
+
+    assert found("/api/logs") == [mine]
+    assert loki_query.last_query() == f'{{source=~".+"}} | {TEAM_A}'
+    assert found("/api/logs/search", service="team-a-worker", level="error") == [mine]
+    assert loki_query.last_query() == f'{{level="error"}} | ({TEAM_A}) and {named("team-a-worker")}'
+    # `and` binds tighter than `or`: unparenthesised, `... or app="team-b-worker"` would let it through.
+    assert found("/api/logs/service/team-b-worker") == []
+    assert loki_query.last_query() == f'{{source=~".+"}} | ({TEAM_A}) and {named("team-b-worker")}'
+    assert found("/api/logs/service/team-b-worker", ADMIN_KEY) == [other]
+    assert loki_query.last_query() == '{source=~".+"} | service="team-b-worker" or app="team-b-worker"'
+    entry_of = get(bridge.url, "/api/logs", READER_A).json()["entries"][0]
+    assert (entry_of["service"], entry_of["source"], entry_of["message"]) == (
+        "team-a-worker", "sidecar", "team-a-worker failed"
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -259,3 +319,85 @@ def test_without_loki_the_events_file_and_its_rotated_copies_answer_filtered_ali
         "labels": {"source": "service", "kind": "status", "service": "team-a-db", "level": "error"},
     }
     assert json.loads(json.dumps(entry_of))  # JSON all the way
+
+
+def test_without_loki_a_key_reads_the_sidecar_events_of_its_apps_from_the_events_file(
+    bridge_factory: BridgeFactory, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_EVENTS_FILE": str(path)})
+    mine, other = post_sidecar_events(bridge.url, "team-a-worker", "team-b-worker")
+
+    def found(path: str, key: str = READER_A, **params: Any) -> list[str]:
+        response = get(bridge.url, path, key, **params)
+        assert response.status_code == 200, response.text
+        assert response.json()["backend"] == "events_file"
+        return [item["event_id"] for item in response.json()["entries"]]
+
+    wait_until(lambda: len(found("/api/logs", ADMIN_KEY)) == 2, what="the sidecar events in the events file")
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {r["labels"].get("app") for r in records} == {"team-a-worker", "team-b-worker"}
+    assert not any("service" in r["labels"] for r in records)
+    assert found("/api/logs") == [mine]
+    assert found("/api/logs/search", service="team-a-worker", level="error") == [mine]
+    assert found("/api/logs/service/team-b-worker") == []
+    assert found("/api/logs/service/team-b-worker", ADMIN_KEY) == [other]
+    assert found("/api/logs/search", ADMIN_KEY, service="team-a-worker") == [mine]
+
+
+def fake_query(loki: LokiQueryReceiver, query: str) -> requests.Response:
+    return requests.get(
+        f"{loki.url}/loki/api/v1/query_range",
+        params={"query": query},
+        headers={"X-Scope-OrgID": "tenant-1"},
+        timeout=5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("label_filter", "services"),
+    [
+        ('service="a" or app="b" and level="error"', ["a", "a-error", "b-error"]),  # `and` binds tighter
+        ('(service="a" or app="b") and level="error"', ["a-error", "b-error"]),
+        ('service!="a" and app!~"b|c"', ["none"]),  # a label an entry lacks is the empty value
+        ('((service=~"a|z"))', ["a", "a-error"]),
+    ],
+)
+def test_the_loki_stand_in_evaluates_label_filter_expressions_as_loki_does(
+    loki_query: LokiQueryReceiver, label_filter: str, services: list[str]
+) -> None:
+    now_ns = time.time_ns()
+    for name, labels in {
+        "a": {"service": "a"},
+        "a-error": {"service": "a", "level": "error"},
+        "b-error": {"app": "b", "level": "error"},
+        "c": {"app": "c"},
+        "none": {},
+    }.items():
+        loki_query.add({"source": "test", **labels}, now_ns - 10**9, name)
+    response = fake_query(loki_query, f'{{source="test"}} | {label_filter}')
+    assert response.status_code == 200, response.text
+    found = [value[1] for stream in response.json()["data"]["result"] for value in stream["values"]]
+    assert sorted(found) == services
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{source="x"} | service="a", app="b"',  # Loki reads `,` and juxtaposition as `and`; the bridge
+        '{source="x"} | service="a" app="b"',  # writes neither, so the stand-in refuses them
+        '{source="x"} | (service="a" or app="b"',
+        '{source="x"} | service="a")',
+        '{source="x"} | service="a" or',
+        '{source="x"} | service=1',
+        '{source="x"} | json',
+        '{source="x"} | service=~"("',
+        '{service=~".*"} | service="a"',  # the selector still needs a matcher not matching ""
+    ],
+)
+def test_the_loki_stand_in_refuses_the_label_filters_it_does_not_read_with_lokis_400(
+    loki_query: LokiQueryReceiver, query: str
+) -> None:
+    response = fake_query(loki_query, query)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"] == "text/plain"

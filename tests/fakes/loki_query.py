@@ -3,7 +3,9 @@ and answers `GET /loki/api/v1/query_range` by evaluating the LogQL it is sent ov
 
 It reads the part of LogQL the bridge writes, as Loki reads it, and refuses the rest with Loki's 400:
 a stream selector of `label op "string"` matchers (ops `=`, `!=`, `=~`, `!~`; regexes anchored) of which
-one must not match the empty value, then line filters (`|=`, `!=`, `|~`, `!~`). Strings are Go string
+one must not match the empty value, then a pipeline of line filters (`|=`, `!=`, `|~`, `!~`) and label
+filter expressions (`| a="x" or (b=~"y" and c!~"z")`: string matchers joined by `and`, binding tighter,
+and `or`, in parentheses or not; a label the entry lacks is the empty value). Strings are Go string
 literals: double-quoted with Go's escapes (an escape Go refuses is a parse error) or back-quoted raw.
 Parameters as Loki's documentation gives them: `query` required; `start`/`end` as nanoseconds, float
 seconds or RFC 3339, `end` after `start`, at most `max_query_length` apart; `limit` a positive integer
@@ -117,24 +119,112 @@ class Matcher:
 
 
 @dataclass(frozen=True)
+class Both:
+    """`left and right` of a label filter expression."""
+
+    left: Condition
+    right: Condition
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return self.left.matches(labels) and self.right.matches(labels)
+
+
+@dataclass(frozen=True)
+class Either:
+    """`left or right` of a label filter expression."""
+
+    left: Condition
+    right: Condition
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return self.left.matches(labels) or self.right.matches(labels)
+
+
+Condition = Matcher | Both | Either
+
+
+@dataclass(frozen=True)
+class LineFilter:
+    op: str
+    value: str
+
+    def matches(self, line: str) -> bool:
+        found = self.value in line if self.op in ("|=", "!=") else re.search(self.value, line) is not None
+        return found == (self.op in ("|=", "|~"))
+
+
+@dataclass(frozen=True)
 class Query:
     matchers: tuple[Matcher, ...]
-    filters: tuple[tuple[str, str], ...]
+    stages: tuple[LineFilter | Condition, ...]  # no stage changes the line or labels: order is moot
 
     def selects(self, labels: dict[str, str], line: str) -> bool:
         if not all(matcher.matches(labels) for matcher in self.matchers):
             return False
-        for op, value in self.filters:
-            found = value in line if op in ("|=", "!=") else re.search(value, line) is not None
-            if found != (op in ("|=", "|~")):
-                return False
-        return True
+        return all(
+            stage.matches(line) if isinstance(stage, LineFilter) else stage.matches(labels)
+            for stage in self.stages
+        )
 
 
 def _skip(text: str, i: int) -> int:
     while i < len(text) and text[i] in " \t\n":
         i += 1
     return i
+
+
+def _matcher(text: str, i: int) -> tuple[Matcher, int]:
+    """`label op "string"` at `i` (Loki's `matcher` rule: a stream matcher, or a string label filter)."""
+    name = IDENT.match(text, i)
+    if name is None:
+        raise ParseError(f"syntax error: expected a label name at {i}")
+    i = _skip(text, name.end())
+    op = next((op for op in ("=~", "!~", "!=", "=") if text.startswith(op, i)), None)
+    if op is None:
+        raise ParseError(f"syntax error: expected a matcher operator at {i}")
+    i = _skip(text, i + len(op))
+    if i >= len(text) or text[i] not in '"`':
+        raise ParseError(f"syntax error: expected a string at {i} (this stand-in reads string matchers only)")
+    value, i = go_string(text, i)
+    if op in ("=~", "!~"):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ParseError(f"invalid regex {value!r}: {exc}") from None
+    return Matcher(name.group(), op, value), i
+
+
+def _keyword(text: str, i: int, word: str) -> bool:
+    found = IDENT.match(text, i)
+    return found is not None and found.group() == word
+
+
+def _either(text: str, i: int) -> tuple[Condition, int]:
+    """A label filter expression: `or` of `and`s of matchers or parenthesised expressions (Loki's
+    `labelFilter` with `%left OR` below `%left AND`)."""
+    left, i = _both(text, i)
+    while _keyword(text, i := _skip(text, i), "or"):
+        right, i = _both(text, _skip(text, i + 2))
+        left = Either(left, right)
+    return left, i
+
+
+def _both(text: str, i: int) -> tuple[Condition, int]:
+    left, i = _operand(text, i)
+    while _keyword(text, i := _skip(text, i), "and"):
+        right, i = _operand(text, _skip(text, i + 3))
+        left = Both(left, right)
+    return left, i
+
+
+def _operand(text: str, i: int) -> tuple[Condition, int]:
+    if text.startswith("(", i):
+        inner, i = _either(text, _skip(text, i + 1))
+        i = _skip(text, i)
+        if not text.startswith(")", i):
+            raise ParseError(f"syntax error: expected ) at {i}")
+        return inner, i + 1
+    return _matcher(text, i)
 
 
 def parse(text: str) -> Query:
@@ -144,21 +234,8 @@ def parse(text: str) -> Query:
     matchers: list[Matcher] = []
     i += 1
     while True:
-        i = _skip(text, i)
-        name = IDENT.match(text, i)
-        if name is None:
-            raise ParseError(f"syntax error: expected a label name at {i}")
-        i = _skip(text, name.end())
-        op = next((op for op in ("=~", "!~", "!=", "=") if text.startswith(op, i)), None)
-        if op is None:
-            raise ParseError(f"syntax error: expected a matcher operator at {i}")
-        value, i = go_string(text, _skip(text, i + len(op)))
-        if op in ("=~", "!~"):
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ParseError(f"invalid regex {value!r}: {exc}") from None
-        matchers.append(Matcher(name.group(), op, value))
+        matcher, i = _matcher(text, _skip(text, i))
+        matchers.append(matcher)
         i = _skip(text, i)
         if text.startswith("}", i):
             i += 1
@@ -166,18 +243,25 @@ def parse(text: str) -> Query:
         if not text.startswith(",", i):
             raise ParseError(f"syntax error: expected , or }} at {i}")
         i += 1
-    filters: list[tuple[str, str]] = []
+    stages: list[LineFilter | Condition] = []
     while (i := _skip(text, i)) < len(text):
         op = next((op for op in ("|=", "!=", "|~", "!~") if text.startswith(op, i)), None)
-        if op is None:
+        if op is not None:
+            value, i = go_string(text, _skip(text, i + 2))
+            stages.append(LineFilter(op, value))
+            continue
+        if not text.startswith("|", i):
             raise ParseError(
-                f"syntax error: unexpected {text[i : i + 10]!r} (this stand-in reads line filters only)"
+                f"syntax error: unexpected {text[i : i + 10]!r} "
+                "(this stand-in reads line filters and label filter expressions only)"
             )
-        value, i = go_string(text, _skip(text, i + 2))
-        filters.append((op, value))
+        # Loki also joins label filters with `,` or by juxtaposition, which the bridge does not write:
+        # after the expression either comes the next stage or this loop refuses it.
+        condition, i = _either(text, _skip(text, i + 1))
+        stages.append(condition)
     if not any(m.op in ("=", "=~") and not m.matches({}) for m in matchers):
         raise ParseError(EMPTY_COMPATIBLE)
-    return Query(tuple(matchers), tuple(filters))
+    return Query(tuple(matchers), tuple(stages))
 
 
 def parse_time(text: str, param: str) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pushgateway_bridge.jsontext import compact
-from pushgateway_bridge.queries.loki import LogSearch, entry
+from pushgateway_bridge.queries.loki import EVERY_SERVICE, NAME_LABELS, LogSearch, entry
 
 
 def files(path: Path, backups: int) -> list[Path]:
@@ -42,7 +42,7 @@ def _records(paths: list[Path]) -> Iterator[dict[str, Any]]:
 
 def search(path: Path, backups: int, query: LogSearch) -> list[dict[str, Any]]:
     """The entries of `query` in the events file: newest first for `backward`, oldest first for `forward`."""
-    readable = re.compile(query.readable)
+    readable = None if query.readable == EVERY_SERVICE else re.compile(query.readable)
     start, end = query.window.start_ns, query.window.end_ns
 
     def matching() -> Iterator[tuple[int, dict[str, Any]]]:
@@ -52,10 +52,13 @@ def search(path: Path, backups: int, query: LogSearch) -> list[dict[str, Any]]:
                 ts_ns = int(record.pop("ts_ns"))
             except (KeyError, TypeError, ValueError):
                 continue
-            service = labels.get("service", "")
-            if not start <= ts_ns < end or not readable.fullmatch(service):
+            # As LogQL's label filters read them: a label the stream does not have is the empty value.
+            names = [labels.get(label, "") for label in NAME_LABELS]
+            if not start <= ts_ns < end:
                 continue
-            if query.service is not None and service != query.service:
+            if readable is not None and not any(readable.fullmatch(name) for name in names):
+                continue
+            if query.service is not None and query.service not in names:
                 continue
             if query.level is not None and labels.get("level", "") != query.level:
                 continue

@@ -2,11 +2,12 @@
 `streams` answer as the API's entries.
 
 The query is built here and nowhere else. Every value is a LogQL string literal (Go's double-quoted
-syntax, which JSON's escapes are a subset of: the PromQL escaper serves), the caller's key adds
-`service=~"<its globs>"`, `q` is a line filter and `service` and `level` are stream-label matchers (the
-labels `sinks/loki.py` writes and Alloy gives the containers' logs). Loki refuses a selector whose every
-matcher also matches the empty value; `source=~".+"` (every stream the bundle writes has a `source`)
-is added when the others all could.
+syntax, which JSON's escapes are a subset of: the PromQL escaper serves). `level` is a stream matcher and
+`q` a line filter. A stream is named by its `service` label (the bridge's events, Alloy's container logs)
+or, for a sidecar event, by `app` (`sinks/loki.py`), and a key's globs cover both: the key's regex and
+`service` are label filter expressions, `| service=~"<globs>" or app=~"<globs>"`, which one stream
+selector cannot say. Loki refuses a selector whose every matcher also matches the empty value;
+`source=~".+"` (every stream the bundle writes has a `source`) is the selector when `level` is not given.
 
 Structured metadata (the event id and trace id the bridge's sink attaches) is asked for with
 `X-Loki-Response-Encoding-Flags: categorize-labels`: each value is then `[ts, line, {"structuredMetadata":
@@ -17,7 +18,6 @@ flag and merges the metadata into the stream labels; both are read.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +30,9 @@ Direction = Literal["forward", "backward"]
 CATEGORIZE = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
 # Keys of the bridge's line that say what the event is, not what the request carried (sinks/loki.py).
 LINE_KEYS = ("event_id", "source", "kind", "received", "timestamp")
+# The labels that name a stream: `service`, or `app` for a sidecar event (sinks/loki.py).
+NAME_LABELS = ("service", "app")
+EVERY_SERVICE = ".*"  # auth.py's regex of a key that reads every service: no filter is needed
 
 
 class LokiUnavailable(Exception):
@@ -54,21 +57,26 @@ class LogSearch:
 
 
 def logql(search: LogSearch) -> str:
-    """The LogQL of a search: `{service=~"<readable>"[, service="s"][, level="l"]} [|= "text"]`."""
-    matchers = [f"service=~{logql_string(search.readable)}"]
-    if search.service is not None:
-        matchers.append(f"service={logql_string(search.service)}")
+    """The LogQL of a search: `{level="l"}` (or `{source=~".+"}`) `[|= "text"] [| <the names' filter>]`."""
+    matchers = [] if search.level else ['source=~".+"']  # `level=""` matches the empty value too
     if search.level is not None:
         matchers.append(f"level={logql_string(search.level)}")
-    if _matches_empty(search.readable) and search.service in (None, "") and search.level in (None, ""):
-        matchers.insert(0, 'source=~".+"')
-    selector = "{" + ", ".join(matchers) + "}"
-    return f"{selector} |= {logql_string(search.text)}" if search.text else selector
+    query = "{" + ", ".join(matchers) + "}"
+    if search.text:
+        query += f" |= {logql_string(search.text)}"
+    names = []
+    if search.readable != EVERY_SERVICE:
+        names.append(_either_name("=~", search.readable))
+    if search.service is not None:
+        names.append(_either_name("=", search.service))
+    if len(names) > 1:  # `and` binds tighter than `or` in LogQL's label filters
+        names = [f"({condition})" for condition in names]
+    return f"{query} | {' and '.join(names)}" if names else query
 
 
-def _matches_empty(regex: str) -> bool:
-    # The readable regex is auth.py's: literal characters, `.`, `.*` and `|`, which Python reads as RE2 does.
-    return re.fullmatch(regex, "") is not None
+def _either_name(op: str, value: str) -> str:
+    literal = logql_string(value)
+    return " or ".join(f"{label}{op}{literal}" for label in NAME_LABELS)
 
 
 def entry(labels: dict[str, str], ts_ns: int, line: str, metadata: dict[str, str]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The System Service's log API: searches of Loki (`queries/loki.py` builds the LogQL), or of the bridge's
 events file when no `loki_url` is set (`queries/events_file.py`), answered as the same entries.
 
-Keys: reading needs a scope with `read: true`; a key sees the entries of the services its `services`
-globs match, and no others (the matcher is part of every query).
+Keys: reading needs a scope with `read: true`; a key sees the entries of the services and sidecar apps its
+`services` globs match, and no others (the filter is part of every query of a key without `*`).
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ class Common:
 
 
 CommonDep = Annotated[Common, Depends()]
-ServiceQuery = Annotated[str | None, Query(min_length=1, max_length=200, description="The `service` label")]
+ServiceQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="The `service` label, or a sidecar event's `app`"),
+]
 LevelQuery = Annotated[
     str | None, Query(min_length=1, max_length=200, description="The `level` label: debug, info, warn, error")
 ]
