@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -19,13 +20,18 @@ def parse_meminfo(meminfo: str) -> dict[str, float]:
         parts = line.split()
         if len(parts) < 2:
             continue
-        key = _PARENS.sub(r"_\1", parts[0].rstrip(":"))
+        key = _field_name(parts[0])
         value = float(parts[1])
         if len(parts) == 3 and parts[2] == "kB":
             values[f"{key}_bytes"] = value * 1024
         else:
             values[key] = value
     return values
+
+
+@functools.lru_cache(maxsize=256)  # the kernel's few dozen field names, the same on every scrape
+def _field_name(raw: str) -> str:
+    return _PARENS.sub(r"_\1", raw.rstrip(":"))
 
 
 class MeminfoCollector:
