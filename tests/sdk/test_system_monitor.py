@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import flask  # a test dependency (requirements-dev.txt), never the SDK's: the README shows the route
 import psutil
 import pytest
 
@@ -213,7 +214,6 @@ def test_check_alerts_answers_the_hosts_firing_alerts(bridge: BridgeStandIn, tmp
 
 
 def test_the_seeds_status_route_runs_unchanged(bridge: BridgeStandIn, tmp_path: Path) -> None:
-    flask = pytest.importorskip("flask")  # not a dependency of the SDK; the README shows the route
     bridge.series = {"host_cpu": [{"labels": {}, "values": [[1_700_000_100.0, 3.0]]}]}
     system_monitor = monitor(bridge, tmp_path)
     app = flask.Flask(__name__)
