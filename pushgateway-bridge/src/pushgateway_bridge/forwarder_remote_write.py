@@ -78,12 +78,9 @@ class RemoteWriteWorker(Worker):
         return interval
 
     def leading(self) -> bool:
-        """Whether this bridge writes the entity series. Bridges sharing a storage (storage/postgres.py)
-        elect one, its pusher, to do the Pushgateway work of all; the same one writes by remote write, as
-        two writers would interleave samples out of order, which receivers refuse. The election is reached
-        through the backend, the Storage protocol has no word for it yet; alone on SQLite a bridge leads."""
-        pusher = getattr(self.storage, "pusher", None)
-        return bool(pusher.leading()) if pusher is not None else True
+        """Whether this bridge writes the entity series: the storage's elected pusher does, as two
+        writers would interleave samples out of order, which receivers refuse."""
+        return self.storage.leading()
 
     def timestamp_ms(self) -> int:
         """Now, in ms, later than any sample written before: a receiver refuses one out of order."""

@@ -143,4 +143,9 @@ class Storage(Protocol):
 
     def pending_total(self) -> int: ...
 
+    def leading(self) -> bool:
+        """Whether this bridge writes the entity series (Pushgateway or remote write). Bridges sharing a
+        storage elect one: two writers could put an older state after a newer one, and interleave
+        samples out of order. A bridge alone on its storage always leads."""
+
     def close(self) -> None: ...

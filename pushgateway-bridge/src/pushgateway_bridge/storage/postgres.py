@@ -265,6 +265,9 @@ class PostgresStorage:
             self.pending, self.pending_at = sum(count for count, _ in stats.values()), time.monotonic()
         return stats
 
+    def leading(self) -> bool:
+        return self.pusher.leading()
+
     def pending_total(self) -> int:
         """Every bridge's undelivered items, counted again at most once a PENDING_REFRESH_SECONDS."""
         if time.monotonic() - self.pending_at > PENDING_REFRESH_SECONDS:

@@ -274,6 +274,9 @@ class SQLiteStorage:
     def pending_total(self) -> int:
         return int(self.outbox.pending)
 
+    def leading(self) -> bool:
+        return True  # one bridge a SQLite file
+
     def close(self) -> None:
         """Commit what is queued, stop the writer, close the database."""
         self.writer.close()
