@@ -22,7 +22,6 @@ from pushgateway_bridge.queries import events_file
 from pushgateway_bridge.queries.loki import LogSearch, LokiReader, LokiRejected, LokiUnavailable, logql
 from pushgateway_bridge.queries.times import NS, BadTime, rfc3339_ns, window
 
-router = APIRouter(prefix="/api/logs", tags=["logs"])
 RETRY_SECONDS = 10
 MAX_WINDOW_NS = 721 * 3600 * NS  # Loki's default max_query_length (30d1h)
 DEFAULT_LIMIT = 100
@@ -30,6 +29,7 @@ MAX_LIMIT = 5000  # Loki's default max_entries_limit_per_query
 NO_READ = "The key's scope has no `read: true`"
 UNAVAILABLE = "Loki (`loki_url`) is not reachable; without `loki_url` the events file is read instead"
 RESPONSES = answers(*SCOPED, 422, 503, _403=NO_READ, _503=UNAVAILABLE)
+router = APIRouter(prefix="/api/logs", tags=["logs"], responses=RESPONSES)
 TIME = "RFC 3339 with a zone (2024-01-15T01:00:00Z) or Unix seconds"
 Name = Annotated[str, Path(min_length=1, max_length=200)]
 
@@ -122,18 +122,10 @@ async def _answer(
     return answer(await run_in_threadpool(_search, bridge, search))
 
 
-@router.get("", summary="Log entries of every service the key reads", responses=RESPONSES)
-async def all_logs(
-    bridge: BridgeDep,
-    principal: PrincipalDep,
-    common: CommonDep,
-    service: ServiceQuery = None,
-    level: LevelQuery = None,
-) -> JSONResponse:
-    return await _answer(bridge, principal, common, service, level)
-
-
-@router.get("/search", summary="Search log entries: text, service, level, time window", responses=RESPONSES)
+# One search under two paths (decorators apply bottom up: "" is registered first); `name` keeps the
+# operationId the path had.
+@router.get("/search", summary="Search log entries: text, service, level, time window")
+@router.get("", summary="Log entries of every service the key reads", name="all_logs")
 async def search_logs(
     bridge: BridgeDep,
     principal: PrincipalDep,
@@ -144,7 +136,7 @@ async def search_logs(
     return await _answer(bridge, principal, common, service, level)
 
 
-@router.get("/service/{service_name}", summary="Log entries of one service", responses=RESPONSES)
+@router.get("/service/{service_name}", summary="Log entries of one service")
 async def service_logs(
     service_name: Name,
     bridge: BridgeDep,
@@ -155,7 +147,7 @@ async def service_logs(
     return await _answer(bridge, principal, common, service_name, level)
 
 
-@router.get("/level/{log_level}", summary="Log entries of one level", responses=RESPONSES)
+@router.get("/level/{log_level}", summary="Log entries of one level")
 async def level_logs(
     log_level: Name,
     bridge: BridgeDep,

@@ -30,10 +30,10 @@ from pushgateway_bridge.queries.prometheus import PrometheusClient, PrometheusUn
 from pushgateway_bridge.queries.promql import METRIC_NAME_PATTERN
 from pushgateway_bridge.queries.times import BadTime, parse_instant
 
-router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
 RETRY_SECONDS = 10  # Prometheus restarts in seconds
 UNAVAILABLE = "Prometheus (`prometheus_url`) is not set or not reachable"
 RESPONSES = answers(*SCOPED, 422, 503, _503=UNAVAILABLE)
+router = APIRouter(prefix="/api/monitoring", tags=["monitoring"], responses=RESPONSES)
 TIME = "RFC 3339 with a zone (2024-01-15T01:00:00Z) or Unix seconds"
 DEFAULT_STEP = "60s"
 SECONDS = re.compile(r"[0-9]{1,10}(\.[0-9]{1,3})?")  # a step in seconds, as Prometheus also takes it
@@ -101,6 +101,12 @@ def _unavailable(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers=headers)
 
 
+async def _read_at(read: Callable[[datetime], dict[str, Any]], time: str | None) -> JSONResponse:
+    """The answer of `read` at the evaluation time `time` asks for (default: now)."""
+    moment = _at(time)
+    return await _run(lambda: read(moment))
+
+
 async def _run(call: Callable[[], dict[str, Any]]) -> JSONResponse:
     try:
         return answer(await run_in_threadpool(call))
@@ -127,18 +133,13 @@ def _performance(bridge: Bridge, principal: Principal) -> PerformanceQueries:
 @router.get(
     "/metrics",
     summary="Every host (up, CPU, memory, disk, temperature, network) and service (status, report age) now",
-    responses=RESPONSES,
 )
 async def metrics(bridge: BridgeDep, principal: PrincipalDep, time: TimeQuery = None) -> JSONResponse:
-    queries = _monitoring(bridge, principal)
-    moment = _at(time)
-    return await _run(lambda: queries.summary(moment))
+    return await _read_at(_monitoring(bridge, principal).summary, time)
 
 
 @router.get(
-    "/metrics/history/{metric_name}",
-    summary="A metric's values over time (a Prometheus range query)",
-    responses=RESPONSES,
+    "/metrics/history/{metric_name}", summary="A metric's values over time (a Prometheus range query)"
 )
 async def history(  # noqa: PLR0917 (FastAPI reads the query parameters from the signature)
     metric_name: MetricName,
@@ -170,11 +171,7 @@ async def history(  # noqa: PLR0917 (FastAPI reads the query parameters from the
         raise _invalid("step", str(exc)) from None
 
 
-@router.get(
-    "/metrics/{metric_name}",
-    summary="The current value of each series of a metric",
-    responses=RESPONSES,
-)
+@router.get("/metrics/{metric_name}", summary="The current value of each series of a metric")
 async def metric(  # noqa: PLR0917 (FastAPI reads the query parameters from the signature)
     metric_name: MetricName,
     bridge: BridgeDep,
@@ -184,51 +181,38 @@ async def metric(  # noqa: PLR0917 (FastAPI reads the query parameters from the 
     time: TimeQuery = None,
 ) -> JSONResponse:
     queries = _monitoring(bridge, principal)
-    moment = _at(time)
-    return await _run(lambda: queries.current(metric_name, host, service, moment))
+    return await _read_at(lambda moment: queries.current(metric_name, host, service, moment), time)
 
 
 @router.get(
     "/infrastructure",
     summary="Every host: up, CPU, memory, load, filesystems, temperature, throttling, uptime",
-    responses=RESPONSES,
 )
 async def infrastructure(bridge: BridgeDep, principal: PrincipalDep, time: TimeQuery = None) -> JSONResponse:
-    queries = _monitoring(bridge, principal)
-    moment = _at(time)
-    return await _run(lambda: queries.infrastructure(moment))
+    return await _read_at(_monitoring(bridge, principal).infrastructure, time)
 
 
 @router.get(
-    "/infrastructure/containers",
-    summary="Every container cAdvisor reports: CPU, memory, network, restarts",
-    responses=RESPONSES,
+    "/infrastructure/containers", summary="Every container cAdvisor reports: CPU, memory, network, restarts"
 )
 async def containers(bridge: BridgeDep, principal: PrincipalDep, time: TimeQuery = None) -> JSONResponse:
-    queries = _monitoring(bridge, principal)
-    moment = _at(time)
-    return await _run(lambda: queries.containers(moment))
+    return await _read_at(_monitoring(bridge, principal).containers, time)
 
 
 @router.get(
     "/performance",
     summary="Every service: request rate, errors, latency, callers and callees, endpoint probes",
-    responses=RESPONSES,
 )
 async def performance(bridge: BridgeDep, principal: PrincipalDep, time: TimeQuery = None) -> JSONResponse:
-    queries = _performance(bridge, principal)
-    moment = _at(time)
-    return await _run(lambda: queries.overview(moment))
+    return await _read_at(_performance(bridge, principal).overview, time)
 
 
 @router.get(
     "/performance/service/{service_name}",
     summary="One service: request rate, errors, latency, callers and callees, endpoint probes",
-    responses=RESPONSES,
 )
 async def service_performance(
     service_name: ServiceName, bridge: BridgeDep, principal: PrincipalDep, time: TimeQuery = None
 ) -> JSONResponse:
     queries = _performance(bridge, principal)
-    moment = _at(time)
-    return await _run(lambda: queries.one(service_name, moment))
+    return await _read_at(lambda moment: queries.one(service_name, moment), time)
