@@ -46,23 +46,21 @@ def install(app: FastAPI, bridge: Bridge) -> None:
             headers = {"WWW-Authenticate": 'Bearer realm="pushgateway-bridge"'}
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
-    @app.exception_handler(SpoolFull)
-    async def spool_full(request: Request, exc: SpoolFull) -> JSONResponse:
+    def retry_later(what: str, exc: Exception) -> JSONResponse:
         retry = max(1, math.ceil(bridge.settings.flush_interval_seconds * 5))
         return JSONResponse(
-            {"detail": f"spool full, retry later: {exc}"},
+            {"detail": f"{what}, retry later: {exc}"},
             status_code=503,
             headers={"Retry-After": str(retry)},
         )
 
+    @app.exception_handler(SpoolFull)
+    async def spool_full(request: Request, exc: SpoolFull) -> JSONResponse:
+        return retry_later("spool full", exc)
+
     @app.exception_handler(StorageUnavailable)
     async def storage_unavailable(request: Request, exc: StorageUnavailable) -> JSONResponse:
-        retry = max(1, math.ceil(bridge.settings.flush_interval_seconds * 5))
-        return JSONResponse(
-            {"detail": f"storage unavailable, retry later: {exc}"},
-            status_code=503,
-            headers={"Retry-After": str(retry)},
-        )
+        return retry_later("storage unavailable", exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
