@@ -34,6 +34,7 @@ from pushgateway_bridge.domain.events import iso
 from pushgateway_bridge.integrations.config import FileConfig
 from pushgateway_bridge.integrations.document import document
 from pushgateway_bridge.jsontext import compact
+from pushgateway_bridge.rotation import rotate
 from pushgateway_bridge.sinks.base import SinkError
 
 Format = Literal["csv", "json"]
@@ -121,7 +122,7 @@ class FileExportSink:
         size = self.path.stat().st_size if self.path.exists() else 0
         data = encode(events, self.fmt, header=size == 0)
         if size and size + len(data) > self.max_bytes:
-            self._rotate()
+            rotate(self.path, self.backups)
             size = 0
             data = encode(events, self.fmt, header=True)
         batch = [event["event_id"] for event in events]
@@ -163,16 +164,6 @@ class FileExportSink:
                 out.truncate(offset)
                 os.fsync(out.fileno())
         return carried
-
-    def _rotate(self) -> None:
-        if self.backups == 0:
-            self.path.unlink()
-            return
-        for index in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
-        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
 
     def close(self) -> None:
         return None

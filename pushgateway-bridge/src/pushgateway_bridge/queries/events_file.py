@@ -17,11 +17,12 @@ from typing import Any
 
 from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.queries.loki import EVERY_SERVICE, NAME_LABELS, LogSearch, entry
+from pushgateway_bridge.rotation import backup
 
 
 def files(path: Path, backups: int) -> list[Path]:
     """The events file and its rotated copies that exist, newest first."""
-    every = [path, *(path.with_name(f"{path.name}.{index}") for index in range(1, backups + 1))]
+    every = [path, *(backup(path, index) for index in range(1, backups + 1))]
     return [candidate for candidate in every if candidate.exists()]
 
 

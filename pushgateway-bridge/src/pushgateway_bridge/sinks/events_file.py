@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pushgateway_bridge.rotation import rotate
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.loki import entry
 
@@ -41,23 +42,13 @@ class EventsFileSink:
         data = "".join(lines).encode()
         try:
             if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
-                self._rotate()
+                rotate(self.path, self.backups)
             with self.path.open("ab") as out:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
             raise SinkError(f"writing {self.path}: {exc.strerror}", kind="io") from None
-
-    def _rotate(self) -> None:
-        if self.backups == 0:
-            self.path.unlink()
-            return
-        for index in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
-        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
 
     def close(self) -> None:
         return None
