@@ -1,5 +1,6 @@
 """The base of the HTTP fakes: a threaded server on 127.0.0.1 (port 0: the kernel picks a free one) that
-hands each POST to `answer(request)`, and scripted failures (`fail_next`) answered before any check."""
+hands each request (POST; GET too where a fake lists it in `methods`) to `answer(request)`, and scripted
+failures (`fail_next`) answered before any check."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -59,7 +61,9 @@ class Refuse(Exception):
 
 class FakeHttpServer:
     """Subclasses implement `answer` (or raise Refuse from it); they call `accept(item)` for what the real
-    service would act on."""
+    service would act on. `methods` are the HTTP methods handed to `answer`; others get a 501."""
+
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -72,11 +76,20 @@ class FakeHttpServer:
             def log_message(self, *args: Any) -> None:
                 return
 
+            def do_GET(self) -> None:
+                self.handle_method("GET")
+
             def do_POST(self) -> None:
+                self.handle_method("POST")
+
+            def handle_method(self, method: str) -> None:
+                if method not in fake.methods:  # as BaseHTTPRequestHandler answers a method it lacks
+                    self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({method!r})")
+                    return
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 url = urlsplit(self.path)
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                request = Request("POST", url.path, parse_qs(url.query), headers, raw)
+                request = Request(method, url.path, parse_qs(url.query, keep_blank_values=True), headers, raw)
                 with fake.lock:
                     fake.requests_seen += 1
                     scripted = fake._scripted.popleft() if fake._scripted else None

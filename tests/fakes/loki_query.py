@@ -17,16 +17,13 @@ labels, as Loki 3 does.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from fakes.http import Answer, FakeHttpServer, Request
 from fakes.loki import Rejected, validate
 
 MAX_QUERY_LENGTH_NS = 721 * 3600 * 10**9  # Loki's default max_query_length
@@ -278,79 +275,53 @@ def parse_time(text: str, param: str) -> int:
     return int(moment.timestamp() * 1e9)
 
 
-class LokiQueryReceiver:
+def plain(status: int, text: str) -> Answer:
+    """A text answer with the bare `Content-Type: text/plain` these stand-ins send (tests check it)."""
+    return Answer(status, text.encode(), {"Content-Type": "text/plain"})
+
+
+class LokiQueryReceiver(FakeHttpServer):
     """`entries` holds what was pushed (or `add`ed); `queries` every query_range request's parameters and
     headers (names in lower case)."""
 
+    methods = ("GET", "POST")
+
     def __init__(self, tenant: str | None = None) -> None:
+        super().__init__()
         self.tenant = tenant  # when set, X-Scope-OrgID must be it (Loki with auth_enabled)
         self.entries: list[dict[str, Any]] = []
         self.queries: list[dict[str, Any]] = []
         self.fail_with: int | None = None
-        self.lock = threading.Lock()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
+    def answer(self, request: Request) -> Answer:
+        return self._push(request) if request.method == "POST" else self._query(request)
 
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path != "/loki/api/v1/push":
-                    self._answer(404, "text/plain", b"404 page not found\n")
-                    return
-                try:
-                    pushed = validate(json.loads(raw), time.time_ns())
-                except (Rejected, ValueError) as exc:
-                    self._answer(400, "text/plain", str(exc).encode())
-                    return
-                with receiver.lock:
-                    receiver.entries.extend(pushed)
-                self._answer(204, "text/plain", b"")
+    def _query(self, request: Request) -> Answer:
+        if request.path == "/ready":
+            return plain(200, "ready\n")
+        if request.path != "/loki/api/v1/query_range":
+            return plain(404, "404 page not found\n")
+        with self.lock:
+            self.queries.append({"params": request.query, "headers": request.headers})
+        if self.fail_with is not None:
+            return plain(self.fail_with, "injected failure\n")
+        if self.tenant is not None and request.headers.get("x-scope-orgid") != self.tenant:
+            return plain(401, "no org id\n")
+        try:
+            return Answer.json(200, self.query_range(request.query, request.headers))
+        except (Rejected, ParseError) as exc:
+            return plain(400, f"{exc}\n")
 
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                if url.path == "/ready":
-                    self._answer(200, "text/plain", b"ready\n")
-                    return
-                if url.path != "/loki/api/v1/query_range":
-                    self._answer(404, "text/plain", b"404 page not found\n")
-                    return
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                params = parse_qs(url.query, keep_blank_values=True)
-                with receiver.lock:
-                    receiver.queries.append({"params": params, "headers": headers})
-                if receiver.fail_with is not None:
-                    self._answer(receiver.fail_with, "text/plain", b"injected failure\n")
-                    return
-                if receiver.tenant is not None and headers.get("x-scope-orgid") != receiver.tenant:
-                    self._answer(401, "text/plain", b"no org id\n")
-                    return
-                try:
-                    body = receiver.query_range(params, headers)
-                except (Rejected, ParseError) as exc:
-                    self._answer(400, "text/plain", f"{exc}\n".encode())
-                    return
-                self._answer(200, "application/json", json.dumps(body).encode())
-
-            def _answer(self, status: int, content_type: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> LokiQueryReceiver:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _push(self, request: Request) -> Answer:
+        if request.path != "/loki/api/v1/push":
+            return plain(404, "404 page not found\n")
+        try:
+            pushed = validate(request.json(), time.time_ns())
+        except (Rejected, ValueError) as exc:
+            return plain(400, str(exc))
+        with self.lock:
+            self.entries.extend(pushed)
+        return Answer(204)
 
     def add(
         self, labels: dict[str, str], ts_ns: int, line: str, metadata: dict[str, str] | None = None

@@ -13,15 +13,12 @@ trace answer is OTLP JSON under `batches`, ids in base64.
 from __future__ import annotations
 
 import base64
-import json
 import re
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from fakes.loki_query import ParseError, go_string
+from fakes.http import Answer, FakeHttpServer, Request
+from fakes.loki_query import ParseError, go_string, plain
 
 MAX_SEARCH_SECONDS = 168 * 3600
 DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
@@ -148,67 +145,32 @@ def _positive_seconds(params: dict[str, str], name: str) -> int | None:
     return int(params[name])
 
 
-class TempoReceiver:
+class TempoReceiver(FakeHttpServer):
+    methods = ("GET",)
+
     def __init__(self) -> None:
+        super().__init__()
         self.traces: dict[str, list[Span]] = {}  # 32 hex digits -> spans
         self.requests: list[dict[str, Any]] = []
         self.fail_with: int | None = None
-        self.lock = threading.Lock()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                params = {
-                    name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()
-                }
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                with receiver.lock:
-                    receiver.requests.append({"path": url.path, "params": params, "headers": headers})
-                if url.path == "/ready":
-                    self._answer(200, "text/plain", b"ready\n")
-                    return
-                if receiver.fail_with is not None:
-                    self._answer(receiver.fail_with, "text/plain", b"injected failure\n")
-                    return
-                try:
-                    if url.path == "/api/search":
-                        document = receiver.search(params)
-                    elif url.path.startswith("/api/traces/"):
-                        found = receiver.trace(url.path.removeprefix("/api/traces/"))
-                        if found is None:
-                            self._answer(404, "text/plain", b"trace not found\n")
-                            return
-                        document = found
-                    else:
-                        self._answer(404, "text/plain", b"404 page not found\n")
-                        return
-                except (Bad, ParseError) as exc:
-                    self._answer(400, "text/plain", f"{exc}\n".encode())
-                    return
-                self._answer(200, "application/json", json.dumps(document).encode())
-
-            def _answer(self, status: int, content_type: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> TempoReceiver:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, request: Request) -> Answer:
+        params = {name: values[-1] for name, values in request.query.items()}
+        with self.lock:
+            self.requests.append({"path": request.path, "params": params, "headers": request.headers})
+        if request.path == "/ready":
+            return plain(200, "ready\n")
+        if self.fail_with is not None:
+            return plain(self.fail_with, "injected failure\n")
+        try:
+            if request.path == "/api/search":
+                return Answer.json(200, self.search(params))
+            if request.path.startswith("/api/traces/"):
+                found = self.trace(request.path.removeprefix("/api/traces/"))
+                return plain(404, "trace not found\n") if found is None else Answer.json(200, found)
+        except (Bad, ParseError) as exc:
+            return plain(400, f"{exc}\n")
+        return plain(404, "404 page not found\n")
 
     def add(self, trace_id: str, spans: list[Span]) -> None:
         with self.lock:
