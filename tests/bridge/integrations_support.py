@@ -137,19 +137,23 @@ def json_ids(path: Path) -> Counter[str]:
     return Counter(line["event_id"] for line in json_lines(path))
 
 
-def full_event(key: str, kind: str = "progress") -> dict[str, Any]:
+def sidecar(kind: str, key: str, **extra: Any) -> dict[str, Any]:
     """A sidecar event in the SDK's full form (the recording sidecar API takes nothing less)."""
     return {
-        "event_id": str(uuid.uuid4()),
         "site_id": "fab-1",
-        "app": {"app_id": APP_ID, "name": "load", "version": "1"},
+        "app": {"app_id": APP_ID, "name": "etl", "version": "2"},
         "entity_type": "job",
         "business_key": key,
         "entity_id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
         "kind": kind,
-        "timestamp": "2026-03-01T10:00:00Z",
-        "message": 'line one\nline two, "quoted"',
+        "timestamp": "2026-03-01T10:00:01Z",
+        **extra,
     }
+
+
+def full_event(key: str, kind: str = "progress") -> dict[str, Any]:
+    """A sidecar event with its id and a message a CSV has to quote."""
+    return sidecar(kind, key, event_id=str(uuid.uuid4()), message='line one\nline two, "quoted"')
 
 
 class BatchLoad:

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from bridge.conftest import ADMIN_KEY, Bridge, BridgeFactory
-from bridge.integrations_support import Receivers, csv_rows, json_lines
+from bridge.integrations_support import Receivers, csv_rows, json_lines, sidecar
 from fakes.http import Answer
 from fakes.otlp_logs import attributes
 from pushgateway_bridge.integrations.files import CSV_COLUMNS
@@ -33,23 +33,6 @@ def receivers(tmp_path: Path, bridge_factory: BridgeFactory) -> Iterator[Receive
         yield started
     finally:
         started.stop()
-
-
-APP_ID = str(uuid.uuid4())
-
-
-def sidecar(kind: str, key: str, **extra: Any) -> dict[str, Any]:
-    """An event in the SDK's full form (the recording sidecar API takes nothing less)."""
-    return {
-        "site_id": "fab-1",
-        "app": {"app_id": APP_ID, "name": "etl", "version": "2"},
-        "entity_type": "job",
-        "business_key": key,
-        "entity_id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
-        "kind": kind,
-        "timestamp": "2026-03-01T10:00:01Z",
-        **extra,
-    }
 
 
 def seconds(text: str) -> float:
