@@ -11,8 +11,6 @@ samples exist: the test's Prometheus loads the same host rules with a 15-second 
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from grafana.dashboard_queries import queries
 
 import exporter_support
 from bridge.conftest import ADMIN_KEY, TEAM_KEY, Bridge, BridgeFactory, default_config, sha
+from bridge.read_support import run_curl
 from stack import Prometheus, Pushgateway, Stack, free_port, wait_until
 
 ADMIN = {"x-api-key": ADMIN_KEY}
@@ -42,19 +41,6 @@ SEED_CURL = """curl -X POST http://localhost:8013/api/alerts \\
   }'"""
 WAIT_SECONDS = 60.0  # a few evaluation intervals (1s), Alertmanager's group_wait/interval (1s), slack
 CPU_UTILISATION = 0.5  # what the exporter's procfs says the host uses
-
-
-def run_seed_curl(bridge: Bridge) -> tuple[int, dict[str, Any]]:
-    command = SEED_CURL.replace("http://localhost:8013", bridge.url)
-    out = subprocess.run(
-        ["bash", "-c", command.replace("curl ", 'curl -s -w "\\n%{http_code}" ', 1)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    body, _, code = out.rpartition("\n")
-    return int(code), json.loads(body)
 
 
 @dataclass
@@ -165,7 +151,7 @@ def test_the_seeds_alert_fires_is_recorded_resolves_and_is_deleted(alert_stack: 
         timeout=WAIT_SECONDS,
     )
     before = datetime.now(UTC)
-    code, created = run_seed_curl(bridge)
+    code, created = run_curl(SEED_CURL, bridge)
     assert code == 201, created
     alert_id = created["id"]
     assert created["status"] == "applied"

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.conftest import ADMIN_KEY, TEAM_KEY, BridgeFactory, default_config, sha
+from bridge.conftest import ADMIN_KEY, TEAM_KEY, BridgeFactory
+from bridge.read_support import READER_A, get, reader_config
 from fakes.loki_query import LokiQueryReceiver
 from pushgateway_bridge.domain.events import Event, event
 from pushgateway_bridge.sinks.events_file import EventsFileSink
@@ -21,25 +22,9 @@ from pushgateway_bridge.sinks.loki import entry
 from stack import free_port, wait_until
 
 NOWHERE = "http://127.0.0.1:9"  # Pushgateway is not what these tests are about
-READER_A = "reader-a-key-for-tests"
 HOSTILE = 'a"b\\c`d |= "x" {e} \n'
 # The LogQL label filter of reader-a's globs: a stream is named by `service`, a sidecar event's by `app`.
 TEAM_A = 'service=~"team-a-.*" or app=~"team-a-.*"'
-
-
-def config() -> dict[str, Any]:
-    """The test keys and a reader of team-a-* services."""
-    base = default_config()
-    base["api_keys"].append(
-        {
-            "name": "reader-a",
-            "sha256": sha(READER_A),
-            "services": ["team-a-*"],
-            "read": True,
-            "rate_per_second": 1000,
-        }
-    )
-    return base
 
 
 @pytest.fixture
@@ -51,9 +36,14 @@ def loki_query() -> Iterator[LokiQueryReceiver]:
         receiver.stop()
 
 
+def status(name: str, level: str, at: float, **fields: Any) -> Event:
+    """A status event of service `name`."""
+    return event(source="service", kind="status", name=name, now=at, fields=fields, level=level)
+
+
 def add_event(loki: LokiQueryReceiver, name: str, level: str, at: float, **fields: Any) -> str:
     """An event of service `name` as the bridge's own Loki sink writes it."""
-    made = event(source="service", kind="status", name=name, now=at, fields=fields, level=level)
+    made = status(name, level, at, **fields)
     labels, ts_ns, line, metadata = entry(made)
     loki.add(labels, int(ts_ns), line, metadata)
     return made["event_id"]
@@ -62,10 +52,6 @@ def add_event(loki: LokiQueryReceiver, name: str, level: str, at: float, **field
 def named(name: str) -> str:
     """The label filter of `service=<name>`, in parentheses."""
     return f'(service="{name}" or app="{name}")'
-
-
-def get(url: str, path: str, key: str = ADMIN_KEY, **params: Any) -> requests.Response:
-    return requests.get(f"{url}{path}", params=params, headers={"x-api-key": key}, timeout=10)
 
 
 def test_hostile_values_become_exact_logql_literals_that_loki_decodes_back(
@@ -78,7 +64,7 @@ def test_hostile_values_become_exact_logql_literals_that_loki_decodes_back(
     loki_query.add(labels, now_ns - 4 * 10**9, "other text")
     loki_query.add({**labels, "service": "plain"}, now_ns - 3 * 10**9, f"before {HOSTILE} after")
     bridge = bridge_factory(
-        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+        NOWHERE, loki_url=loki_query.url, config=reader_config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
     )
     response = get(bridge.url, "/api/logs/search", q=HOSTILE, service=HOSTILE, level="error")
     assert response.status_code == 200, response.text
@@ -96,7 +82,7 @@ def test_entries_carry_the_events_fields_and_structured_metadata_newest_first(
     loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
 ) -> None:
     bridge = bridge_factory(
-        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+        NOWHERE, loki_url=loki_query.url, config=reader_config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
     )
     posted = requests.post(
         f"{bridge.url}/services/",
@@ -134,7 +120,7 @@ def test_a_key_reads_only_the_services_its_globs_match(
     add_event(loki_query, "team-b-api", "info", now - 2, message="b")
     add_event(loki_query, "xteam-a-api", "info", now - 1, message="c")
     bridge = bridge_factory(
-        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+        NOWHERE, loki_url=loki_query.url, config=reader_config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
     )
     every = get(bridge.url, "/api/logs", READER_A)
     assert every.status_code == 200, every.text
@@ -177,7 +163,7 @@ def test_a_key_reads_the_sidecar_events_of_the_apps_its_globs_match_and_no_other
     loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
 ) -> None:
     bridge = bridge_factory(
-        NOWHERE, loki_url=loki_query.url, config=config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
+        NOWHERE, loki_url=loki_query.url, config=reader_config(), extra_env={"BRIDGE_LOKI_TENANT": "tenant-1"}
     )
     mine, other = post_sidecar_events(bridge.url, "team-a-worker", "team-b-worker")
     wait_until(lambda: len(loki_query.entries) == 2, what="the sidecar events pushed to Loki")
@@ -221,7 +207,7 @@ def test_a_key_reads_the_sidecar_events_of_the_apps_its_globs_match_and_no_other
 def test_bad_parameters_get_422_naming_them_before_loki_is_asked(
     loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory, params: dict[str, str], param: str
 ) -> None:
-    bridge = bridge_factory(NOWHERE, loki_url=loki_query.url, config=config())
+    bridge = bridge_factory(NOWHERE, loki_url=loki_query.url, config=reader_config())
     response = get(bridge.url, "/api/logs/search", **params)
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["query", param]
@@ -231,12 +217,12 @@ def test_bad_parameters_get_422_naming_them_before_loki_is_asked(
 def test_loki_unreachable_or_failing_is_a_503_naming_loki_url(
     loki_query: LokiQueryReceiver, bridge_factory: BridgeFactory
 ) -> None:
-    down = bridge_factory(NOWHERE, loki_url=f"http://127.0.0.1:{free_port()}", config=config())
+    down = bridge_factory(NOWHERE, loki_url=f"http://127.0.0.1:{free_port()}", config=reader_config())
     response = get(down.url, "/api/logs")
     assert response.status_code == 503, response.text
     assert response.json()["detail"].startswith("loki_url: ")
     assert int(response.headers["Retry-After"]) >= 1
-    failing = bridge_factory(NOWHERE, loki_url=loki_query.url, config=config())
+    failing = bridge_factory(NOWHERE, loki_url=loki_query.url, config=reader_config())
     loki_query.fail_with = 500
     response = get(failing.url, "/api/logs/level/error")
     assert response.status_code == 503, response.text
@@ -256,40 +242,17 @@ def test_without_loki_the_events_file_and_its_rotated_copies_answer_filtered_ali
     path = tmp_path / "events" / "events.jsonl"
     now = time.time()
     made = [
-        event(
-            source="service",
-            kind="status",
-            name="team-a-api",
-            now=now - 40,
-            fields={"message": "disk full"},
-            level="error",
-        ),
-        event(
-            source="service", kind="status", name="team-a-api", now=now - 30, fields={"message": "all well"}
-        ),
-        event(
-            source="service",
-            kind="status",
-            name="team-b-api",
-            now=now - 20,
-            fields={"message": "disk full"},
-            level="error",
-        ),
-        event(
-            source="service",
-            kind="status",
-            name="team-a-db",
-            now=now - 10,
-            fields={"message": "disk full"},
-            level="error",
-        ),
+        status("team-a-api", "error", now - 40, message="disk full"),
+        status("team-a-api", "info", now - 30, message="all well"),
+        status("team-b-api", "error", now - 20, message="disk full"),
+        status("team-a-db", "error", now - 10, message="disk full"),
     ]
     write_events(path, made)
     (path.parent / "events.jsonl.4").write_text('{"cut short\nnot json either\n')  # skipped, not a 500
     assert sorted(p.name for p in path.parent.iterdir()) == [
         "events.jsonl", "events.jsonl.1", "events.jsonl.2", "events.jsonl.3", "events.jsonl.4"
     ]  # fmt: skip
-    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_EVENTS_FILE": str(path)})
+    bridge = bridge_factory(NOWHERE, config=reader_config(), extra_env={"BRIDGE_EVENTS_FILE": str(path)})
     ids = [m["event_id"] for m in made]
 
     def found(key: str = ADMIN_KEY, **params: Any) -> list[str]:
@@ -325,7 +288,7 @@ def test_without_loki_a_key_reads_the_sidecar_events_of_its_apps_from_the_events
     bridge_factory: BridgeFactory, tmp_path: Path
 ) -> None:
     path = tmp_path / "events.jsonl"
-    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_EVENTS_FILE": str(path)})
+    bridge = bridge_factory(NOWHERE, config=reader_config(), extra_env={"BRIDGE_EVENTS_FILE": str(path)})
     mine, other = post_sidecar_events(bridge.url, "team-a-worker", "team-b-worker")
 
     def found(path: str, key: str = READER_A, **params: Any) -> list[str]:

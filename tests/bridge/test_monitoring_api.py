@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +20,12 @@ from conftest import REPO_ROOT
 
 import exporter_support
 from bridge.backfill import instant
-from bridge.conftest import ADMIN_KEY, TEAM_KEY, Bridge, BridgeFactory, default_config, sha
+from bridge.conftest import ADMIN_KEY, TEAM_KEY, Bridge, BridgeFactory
+from bridge.read_support import READER_A, reader_config, run_curl
 from stack import Prometheus, Pushgateway, Stack, free_port
 
 ADMIN = {"x-api-key": ADMIN_KEY}
-READER_KEY = "reader-a-key-for-tests"
-READER = {"x-api-key": READER_KEY}
+READER = {"x-api-key": READER_A}
 # The seed README's "Example Usage" for monitoring, verbatim.
 SEED_CURLS = """\
 # Get system metrics
@@ -51,35 +50,13 @@ ROUTES = (
 
 def monitoring_config() -> dict[str, Any]:
     """The test keys, a read key limited to team-a's services, and the seed's key-less reads."""
-    config = default_config()
-    config["api_keys"].append(
-        {
-            "name": "reader-a",
-            "sha256": sha(READER_KEY),
-            "services": ["team-a-*"],
-            "read": True,
-            "rate_per_second": 10000,
-        }
-    )
+    config = reader_config(rate_per_second=10000)
     config["anonymous"] = {"services": ["*"], "read": True, "rate_per_second": 10000}
     return config
 
 
 def seed_commands() -> list[str]:
     return [line for line in SEED_CURLS.splitlines() if line.startswith("curl ")]
-
-
-def run_curl(command: str, bridge: Bridge) -> tuple[int, Any]:
-    command = command.replace("http://localhost:8013", bridge.url)
-    out = subprocess.run(
-        ["bash", "-c", command.replace("curl ", 'curl -s -w "\\n%{http_code}" ', 1)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    body, _, code = out.rpartition("\n")
-    return int(code), json.loads(body)
 
 
 def seconds(rfc3339: str) -> float:

@@ -5,34 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
 
-from bridge.conftest import ADMIN_KEY, TEAM_KEY, BridgeFactory, default_config, sha
+from bridge.conftest import TEAM_KEY, BridgeFactory
+from bridge.read_support import READER_A, get, reader_config
 from fakes.tempo import Span, TempoReceiver
 from stack import free_port
 
 NOWHERE = "http://127.0.0.1:9"
-READER_A = "reader-a-key-for-tests"
 TRACE = "00000000000000000123456789abcdef"  # leading zeros: Tempo's search writes it without them
 MIXED = "fedcba9876543210fedcba9876543210"
 OTHERS = "11111111111111111111111111111111"
-
-
-def config() -> dict[str, Any]:
-    base = default_config()
-    base["api_keys"].append(
-        {
-            "name": "reader-a",
-            "sha256": sha(READER_A),
-            "services": ["team-a-*"],
-            "read": True,
-            "rate_per_second": 1000,
-        }
-    )
-    return base
 
 
 @pytest.fixture
@@ -68,14 +52,10 @@ def tempo() -> Iterator[TempoReceiver]:
         receiver.stop()
 
 
-def get(url: str, path: str, key: str = ADMIN_KEY, **params: Any) -> requests.Response:
-    return requests.get(f"{url}{path}", params=params, headers={"x-api-key": key}, timeout=10)
-
-
 def test_search_sends_traceql_with_hostile_values_escaped_and_answers_padded_ids(
     tempo: TempoReceiver, bridge_factory: BridgeFactory
 ) -> None:
-    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
+    bridge = bridge_factory(NOWHERE, config=reader_config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
     hostile = 'a"b\\c`d && x } {'
     response = get(bridge.url, "/api/traces", service=hostile, min_duration="250ms", limit=5, start="1700000000",
                    end="1700003600.5")  # fmt: skip
@@ -109,7 +89,7 @@ def test_search_sends_traceql_with_hostile_values_escaped_and_answers_padded_ids
 def test_a_key_finds_only_traces_of_its_services_and_sees_only_their_spans(
     tempo: TempoReceiver, bridge_factory: BridgeFactory
 ) -> None:
-    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
+    bridge = bridge_factory(NOWHERE, config=reader_config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
     found = get(bridge.url, "/api/traces", READER_A)
     assert found.status_code == 200, found.text
     # Tempo's =~ matched anywhere before 2.6: the anchors keep xteam-a-api out.
@@ -133,7 +113,7 @@ def test_a_key_finds_only_traces_of_its_services_and_sees_only_their_spans(
 
 
 def test_one_trace_is_a_tree_of_spans_by_parent(tempo: TempoReceiver, bridge_factory: BridgeFactory) -> None:
-    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
+    bridge = bridge_factory(NOWHERE, config=reader_config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
     response = get(bridge.url, f"/api/traces/{TRACE.upper()}")
     assert response.status_code == 200, response.text
     assert tempo.requests[-1]["path"] == f"/api/traces/{TRACE}"
@@ -164,7 +144,7 @@ def test_one_trace_is_a_tree_of_spans_by_parent(tempo: TempoReceiver, bridge_fac
 def test_bad_parameters_get_422_naming_them_before_tempo_is_asked(
     tempo: TempoReceiver, bridge_factory: BridgeFactory, path: str, params: dict[str, str], loc: list[str]
 ) -> None:
-    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
+    bridge = bridge_factory(NOWHERE, config=reader_config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
     response = get(bridge.url, path, **params)
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == loc
@@ -174,7 +154,7 @@ def test_bad_parameters_get_422_naming_them_before_tempo_is_asked(
 def test_unknown_trace_is_404_and_tempo_away_is_503_naming_tempo_url(
     tempo: TempoReceiver, bridge_factory: BridgeFactory
 ) -> None:
-    bridge = bridge_factory(NOWHERE, config=config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
+    bridge = bridge_factory(NOWHERE, config=reader_config(), extra_env={"BRIDGE_TEMPO_URL": tempo.url})
     missing = get(bridge.url, "/api/traces/" + "ab" * 16)
     assert missing.status_code == 404
     assert missing.json()["detail"] == f"no trace '{'ab' * 16}'"
@@ -182,14 +162,14 @@ def test_unknown_trace_is_404_and_tempo_away_is_503_naming_tempo_url(
     failing = get(bridge.url, "/api/traces")
     assert failing.status_code == 503
     assert failing.json()["detail"].startswith("tempo_url: ")
-    unset = bridge_factory(NOWHERE, config=config())
+    unset = bridge_factory(NOWHERE, config=reader_config())
     for path in ("/api/traces", f"/api/traces/{TRACE}", "/api/traces/service/x"):
         response = get(unset.url, path)
         assert response.status_code == 503, path
         assert response.json()["detail"] == "tempo_url is not set: the bridge reads traces from Tempo"
         assert response.headers["Retry-After"] == "10"
     away = bridge_factory(
-        NOWHERE, config=config(), extra_env={"BRIDGE_TEMPO_URL": f"http://127.0.0.1:{free_port()}"}
+        NOWHERE, config=reader_config(), extra_env={"BRIDGE_TEMPO_URL": f"http://127.0.0.1:{free_port()}"}
     )
     response = get(away.url, f"/api/traces/{TRACE}")
     assert response.status_code == 503
