@@ -24,7 +24,7 @@ from pushgateway_bridge.alerts.service import AlertNotFound, AlertService
 from pushgateway_bridge.alerts.views import SOURCES, STATES, api_view, matches, rule_views
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import BODY, SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer
+from pushgateway_bridge.api.routes.common import answer, unavailable
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.domain.models.fields import NAME, Instant, Number
 from pushgateway_bridge.notifications.from_alerts import ALERT_EVENT
@@ -32,7 +32,6 @@ from pushgateway_bridge.queries.prometheus import PrometheusUnavailable
 from pushgateway_bridge.storage.records import Body, Page
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
-RETRY_SECONDS = 10  # Prometheus restarts in seconds
 
 
 class AlertIdConvertor(Convertor[str]):
@@ -84,16 +83,11 @@ def _service(bridge: BridgeDep) -> AlertService:
 
 def _live(alerts: AlertService) -> list[Body]:
     if alerts.prometheus is None:
-        raise _unavailable("prometheus_url is not set: the bridge reads the rules from Prometheus")
+        raise unavailable("prometheus_url is not set: the bridge reads the rules from Prometheus")
     try:
         return rule_views(alerts.prometheus.rule_groups(), alerts.rule_file)
     except PrometheusUnavailable as exc:
-        raise _unavailable(str(exc)) from None
-
-
-def _unavailable(detail: str) -> HTTPException:
-    headers = {"Retry-After": str(RETRY_SECONDS)}
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers=headers)
+        raise unavailable(str(exc)) from None
 
 
 def _require_write(principal: Principal, service: str | None) -> None:
@@ -138,7 +132,7 @@ async def create(body: AlertRequest, bridge: BridgeDep, principal: PrincipalDep)
     try:
         made = await run_in_threadpool(bridge.alerts.create, body)
     except RuleCheckUnavailable as exc:
-        raise _unavailable(str(exc)) from None
+        raise unavailable(str(exc)) from None
     except RuleFileRejected as exc:
         raise _unprocessable("expr" if body.expr else None, f"Prometheus refused the rule: {exc}") from None
     return answer(_created(made), status.HTTP_201_CREATED)
@@ -255,7 +249,7 @@ async def change(
     try:
         changed = await run_in_threadpool(bridge.alerts.update, alert_id, changes)
     except RuleCheckUnavailable as exc:
-        raise _unavailable(str(exc)) from None
+        raise unavailable(str(exc)) from None
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False)
         raise RequestValidationError(
@@ -278,7 +272,7 @@ async def delete(alert_id: AlertId, bridge: BridgeDep, principal: PrincipalDep) 
     try:
         deleted = await run_in_threadpool(bridge.alerts.delete, alert_id)
     except RuleCheckUnavailable as exc:
-        raise _unavailable(str(exc)) from None
+        raise unavailable(str(exc)) from None
     except AlertNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert '{alert_id}'") from None
     except RuleFileRejected as exc:

@@ -1,21 +1,31 @@
-"""Helpers shared by the routes: the JSON answer, and the outbox item of an accepted request's event."""
+"""Helpers shared by the routes: the JSON answer, the 503 of a backend away, and the outbox item of an
+accepted request's event."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.domain.events import Event
 from pushgateway_bridge.storage.base import OutboxItem
 
 EVENTS = "loki"  # the event sinks' downstream (Loki, or the events file without a loki_url)
+RETRY_SECONDS = 10  # Prometheus, Loki or Tempo restarts in seconds
 
 
 def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
     """The answer as a ready Response: FastAPI then skips validating and re-encoding it (a response model
     on these routes cost more per request than the SQLite commit)."""
     return JSONResponse(content, status_code)
+
+
+def unavailable(detail: str) -> HTTPException:
+    """A backend the route needs (Prometheus, Loki, Tempo, the rule check) not set or not reachable: a 503
+    worth retrying."""
+    headers = {"Retry-After": str(RETRY_SECONDS)}
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers=headers)
 
 
 def logged(key: str, event: Event) -> OutboxItem:

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer
+from pushgateway_bridge.api.routes.common import answer, unavailable
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.queries import events_file
 from pushgateway_bridge.queries.loki import LogSearch, LokiReader, LokiRejected, LokiUnavailable, logql
 from pushgateway_bridge.queries.times import NS, BadTime, rfc3339_ns, window
 
-RETRY_SECONDS = 10
 MAX_WINDOW_NS = 721 * 3600 * NS  # Loki's default max_query_length (30d1h)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000  # Loki's default max_entries_limit_per_query
@@ -75,11 +74,7 @@ def _search(bridge: Bridge, search: LogSearch) -> dict[str, Any]:
         try:
             query, found = reader.search(search)
         except LokiUnavailable as exc:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                f"loki_url: {exc}",
-                headers={"Retry-After": str(RETRY_SECONDS)},
-            ) from None
+            raise unavailable(f"loki_url: {exc}") from None
         except LokiRejected as exc:
             raise RequestValidationError(
                 [{"loc": ("query",), "msg": f"Loki refused the query: {exc}", "type": "value_error"}]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from bundle_common.durations import DurationError, parse_duration
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer
+from pushgateway_bridge.api.routes.common import answer, unavailable
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.queries.monitoring import MonitoringQueries, TooManyPoints, default_range
@@ -30,7 +30,6 @@ from pushgateway_bridge.queries.prometheus import PrometheusClient, PrometheusUn
 from pushgateway_bridge.queries.promql import METRIC_NAME_PATTERN
 from pushgateway_bridge.queries.times import BadTime, parse_instant
 
-RETRY_SECONDS = 10  # Prometheus restarts in seconds
 UNAVAILABLE = "Prometheus (`prometheus_url`) is not set or not reachable"
 RESPONSES = answers(*SCOPED, 422, 503, _503=UNAVAILABLE)
 router = APIRouter(prefix="/api/monitoring", tags=["monitoring"], responses=RESPONSES)
@@ -92,13 +91,8 @@ def _step(text: str) -> float:
 def _client(bridge: Bridge) -> PrometheusClient:
     client = bridge.alerts.prometheus  # the bridge's one client of prometheus_url
     if client is None:
-        raise _unavailable("prometheus_url is not set: the bridge reads monitoring data from Prometheus")
+        raise unavailable("prometheus_url is not set: the bridge reads monitoring data from Prometheus")
     return client
-
-
-def _unavailable(detail: str) -> HTTPException:
-    headers = {"Retry-After": str(RETRY_SECONDS)}
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers=headers)
 
 
 async def _read_at(read: Callable[[datetime], dict[str, Any]], time: str | None) -> JSONResponse:
@@ -111,7 +105,7 @@ async def _run(call: Callable[[], dict[str, Any]]) -> JSONResponse:
     try:
         return answer(await run_in_threadpool(call))
     except PrometheusUnavailable as exc:
-        raise _unavailable(f"prometheus_url: {exc}") from None
+        raise unavailable(f"prometheus_url: {exc}") from None
     except QueryRejected as exc:
         raise RequestValidationError(
             [{"loc": ("query",), "msg": f"Prometheus refused the query: {exc}", "type": "value_error"}]

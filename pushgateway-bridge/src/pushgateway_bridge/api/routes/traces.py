@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer
+from pushgateway_bridge.api.routes.common import answer, unavailable
 from pushgateway_bridge.api.routes.logs import NO_READ
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
@@ -29,7 +29,6 @@ from pushgateway_bridge.queries.tempo import (
 from pushgateway_bridge.queries.times import NS, BadTime, rfc3339_ns, window
 
 router = APIRouter(prefix="/api/traces", tags=["traces"])
-RETRY_SECONDS = 10
 MAX_WINDOW_NS = 168 * 3600 * NS  # Tempo's default query_frontend.search.max_duration
 DEFAULT_LIMIT = 20  # Tempo's default
 MAX_LIMIT = 1000
@@ -49,13 +48,8 @@ TraceId = Annotated[str, Path(pattern="^[0-9a-fA-F]{32}$", description="32 hex d
 
 def _reader(bridge: Bridge) -> TempoReader:
     if not bridge.settings.tempo_url:
-        raise _unavailable("tempo_url is not set: the bridge reads traces from Tempo")
+        raise unavailable("tempo_url is not set: the bridge reads traces from Tempo")
     return TempoReader(bridge.settings.tempo_url, bridge.settings.request_timeout_seconds)
-
-
-def _unavailable(detail: str) -> HTTPException:
-    headers = {"Retry-After": str(RETRY_SECONDS)}
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers=headers)
 
 
 def _search(bridge: Bridge, search: TraceSearch) -> dict[str, Any]:
@@ -63,7 +57,7 @@ def _search(bridge: Bridge, search: TraceSearch) -> dict[str, Any]:
     try:
         query, found = reader.search(search)
     except TempoUnavailable as exc:
-        raise _unavailable(f"tempo_url: {exc}") from None
+        raise unavailable(f"tempo_url: {exc}") from None
     except TempoRejected as exc:
         raise RequestValidationError(
             [{"loc": ("query",), "msg": f"Tempo refused the search: {exc}", "type": "value_error"}]
@@ -138,7 +132,7 @@ def _trace(bridge: Bridge, trace_id: str, readable: str) -> dict[str, Any]:
     except TraceNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no trace '{trace_id}'") from None
     except TempoUnavailable as exc:
-        raise _unavailable(f"tempo_url: {exc}") from None
+        raise unavailable(f"tempo_url: {exc}") from None
     except TempoRejected as exc:
         raise RequestValidationError(
             [{"loc": ("path", "trace_id"), "msg": f"Tempo refused it: {exc}", "type": "value_error"}]
