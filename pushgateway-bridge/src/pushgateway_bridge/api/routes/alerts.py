@@ -24,7 +24,7 @@ from pushgateway_bridge.alerts.service import AlertNotFound, AlertService
 from pushgateway_bridge.alerts.views import SOURCES, STATES, api_view, matches, rule_views
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import BODY, SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer, unavailable
+from pushgateway_bridge.api.routes.common import answer, invalid, unavailable
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.domain.models.fields import NAME, Instant, Number
 from pushgateway_bridge.notifications.from_alerts import ALERT_EVENT
@@ -74,7 +74,7 @@ class AlertChanges(BaseModel):
 
 def _unprocessable(field: str | None, message: str) -> RequestValidationError:
     loc = ("body", field) if field else ("body",)
-    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
+    return invalid(loc, message)
 
 
 def _service(bridge: BridgeDep) -> AlertService:

@@ -1,11 +1,12 @@
-"""Helpers shared by the routes: the JSON answer, the 503 of a backend away, and the outbox item of an
-accepted request's event."""
+"""Helpers shared by the routes: the JSON answer, a 422 naming the input, the 503 of a backend away, and
+the outbox item of an accepted request's event."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from pushgateway_bridge.domain.events import Event
@@ -19,6 +20,11 @@ def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
     """The answer as a ready Response: FastAPI then skips validating and re-encoding it (a response model
     on these routes cost more per request than the SQLite commit)."""
     return JSONResponse(content, status_code)
+
+
+def invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
+    """A 422 naming the input at `loc` (`("query", "step")`, `("path", "trace_id")`) and what is wrong."""
+    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
 
 
 def unavailable(detail: str) -> HTTPException:

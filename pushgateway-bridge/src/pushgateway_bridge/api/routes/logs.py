@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer, unavailable
+from pushgateway_bridge.api.routes.common import answer, invalid, unavailable
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.queries import events_file
 from pushgateway_bridge.queries.loki import LogSearch, LokiReader, LokiRejected, LokiUnavailable, logql
@@ -76,9 +75,7 @@ def _search(bridge: Bridge, search: LogSearch) -> dict[str, Any]:
         except LokiUnavailable as exc:
             raise unavailable(f"loki_url: {exc}") from None
         except LokiRejected as exc:
-            raise RequestValidationError(
-                [{"loc": ("query",), "msg": f"Loki refused the query: {exc}", "type": "value_error"}]
-            ) from None
+            raise invalid(("query",), f"Loki refused the query: {exc}") from None
         backend = "loki"
     else:
         query = logql(search)
@@ -102,9 +99,7 @@ async def _answer(
     try:
         span = window(common.start, common.end, MAX_WINDOW_NS)
     except BadTime as exc:
-        raise RequestValidationError(
-            [{"loc": ("query", exc.param), "msg": str(exc), "type": "value_error"}]
-        ) from None
+        raise invalid(("query", exc.param), str(exc)) from None
     search = LogSearch(
         readable=principal.readable_services_regex(),
         window=span,

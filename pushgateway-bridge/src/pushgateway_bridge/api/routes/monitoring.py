@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from bundle_common.durations import DurationError, parse_duration
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer, unavailable
+from pushgateway_bridge.api.routes.common import answer, invalid, unavailable
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.queries.monitoring import MonitoringQueries, TooManyPoints, default_range
@@ -56,7 +56,7 @@ TimeQuery = Annotated[str | None, Query(max_length=64, description=f"Evaluation 
 
 
 def _invalid(param: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("query", param), "msg": message, "type": "value_error"}])
+    return invalid(("query", param), message)
 
 
 def _moment(param: str, text: str) -> datetime:
@@ -107,9 +107,7 @@ async def _run(call: Callable[[], dict[str, Any]]) -> JSONResponse:
     except PrometheusUnavailable as exc:
         raise unavailable(f"prometheus_url: {exc}") from None
     except QueryRejected as exc:
-        raise RequestValidationError(
-            [{"loc": ("query",), "msg": f"Prometheus refused the query: {exc}", "type": "value_error"}]
-        ) from None
+        raise invalid(("query",), f"Prometheus refused the query: {exc}") from None
 
 
 def _monitoring(bridge: Bridge, principal: Principal) -> MonitoringQueries:

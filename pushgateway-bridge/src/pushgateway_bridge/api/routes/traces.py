@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.responses import SCOPED, answers
-from pushgateway_bridge.api.routes.common import answer, unavailable
+from pushgateway_bridge.api.routes.common import answer, invalid, unavailable
 from pushgateway_bridge.api.routes.logs import NO_READ
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
@@ -59,9 +58,7 @@ def _search(bridge: Bridge, search: TraceSearch) -> dict[str, Any]:
     except TempoUnavailable as exc:
         raise unavailable(f"tempo_url: {exc}") from None
     except TempoRejected as exc:
-        raise RequestValidationError(
-            [{"loc": ("query",), "msg": f"Tempo refused the search: {exc}", "type": "value_error"}]
-        ) from None
+        raise invalid(("query",), f"Tempo refused the search: {exc}") from None
     return {
         "query": query,
         "start": rfc3339_ns(search.window.start_ns),
@@ -84,9 +81,7 @@ async def _answer(  # noqa: PLR0917 (the routes' parameters, passed on)
     try:
         span = window(start, end, MAX_WINDOW_NS)
     except BadTime as exc:
-        raise RequestValidationError(
-            [{"loc": ("query", exc.param), "msg": str(exc), "type": "value_error"}]
-        ) from None
+        raise invalid(("query", exc.param), str(exc)) from None
     search = TraceSearch(principal.readable_services_regex(), span, limit, service, min_duration)
     return answer(await run_in_threadpool(_search, bridge, search))
 
@@ -134,9 +129,7 @@ def _trace(bridge: Bridge, trace_id: str, readable: str) -> dict[str, Any]:
     except TempoUnavailable as exc:
         raise unavailable(f"tempo_url: {exc}") from None
     except TempoRejected as exc:
-        raise RequestValidationError(
-            [{"loc": ("path", "trace_id"), "msg": f"Tempo refused it: {exc}", "type": "value_error"}]
-        ) from None
+        raise invalid(("path", "trace_id"), f"Tempo refused it: {exc}") from None
 
 
 @router.get(
