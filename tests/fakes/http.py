@@ -1,4 +1,4 @@
-"""The base of the HTTP fakes: a threaded server on 127.0.0.1 (port 0: the kernel picks a free one) that
+"""The base of the HTTP fakes: a threaded server on 127.0.0.1 (by default port 0: the kernel picks one) that
 hands each request (POST; GET too where a fake lists it in `methods`) to `answer(request)`, and scripted
 failures (`fail_next`) answered before any check."""
 
@@ -65,7 +65,7 @@ class FakeHttpServer:
 
     methods: ClassVar[tuple[str, ...]] = ("POST",)
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.lock = threading.Lock()
         self._accepted: list[Any] = []
         self._scripted: deque[Answer] = deque()
@@ -108,7 +108,7 @@ class FakeHttpServer:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.serve, name=type(self).__name__, daemon=True)
 

@@ -8,13 +8,12 @@ than 10 minutes ahead are rejected; structured metadata is an optional third ele
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from fakes.http import Answer, FakeHttpServer, Request
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MAX_LABELS = 15
@@ -76,70 +75,41 @@ def check_entry(labels: dict[str, str], value: Any, now_ns: int) -> dict[str, An
     return {"labels": labels, "ts": int(ts), "line": line, "metadata": metadata}
 
 
-class LokiReceiver:
-    """Threaded HTTP server on loopback; `fail_with` makes it answer an error status instead."""
+class LokiReceiver(FakeHttpServer):
+    """`fail_with` makes it answer pushes with an error status instead."""
+
+    methods = ("GET", "POST")
 
     def __init__(self, port: int = 0) -> None:
+        super().__init__(port)
+        self.port = int(self.server.server_address[1])
         self.entries: list[dict[str, Any]] = []
         self.rejections: list[str] = []
         self.pushes = 0
         self.failed = 0  # pushes answered with `fail_with`
         self.fail_with: int | None = None
-        self.lock = threading.Lock()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                self._answer(200 if self.path == "/ready" else 404, b"ready\n")
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
-                if self.path != "/loki/api/v1/push":
-                    self._answer(404, b"not found\n")
-                    return
-                if receiver.fail_with is not None:
-                    with receiver.lock:
-                        receiver.failed += 1
-                    self._answer(receiver.fail_with, b"injected failure\n")
-                    return
-                if self.headers.get("Content-Type", "").split(";")[0] != "application/json":
-                    self._answer(415, b"unsupported content type\n")
-                    return
-                try:
-                    entries = validate(json.loads(raw), time.time_ns())
-                except (Rejected, ValueError) as exc:
-                    with receiver.lock:
-                        receiver.rejections.append(str(exc))
-                    self._answer(400, str(exc).encode())
-                    return
-                with receiver.lock:
-                    receiver.entries.extend(entries)
-                    receiver.pushes += 1
-                self._answer(204, b"")
-
-            def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = int(self.server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> LokiReceiver:
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, request: Request) -> Answer:
+        if request.method == "GET":
+            return Answer(200 if request.path == "/ready" else 404, b"ready\n")
+        if request.path != "/loki/api/v1/push":
+            return Answer(404, b"not found\n")
+        if self.fail_with is not None:
+            with self.lock:
+                self.failed += 1
+            return Answer(self.fail_with, b"injected failure\n")
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            return Answer(415, b"unsupported content type\n")
+        try:
+            entries = validate(request.json(), time.time_ns())
+        except (Rejected, ValueError) as exc:
+            with self.lock:
+                self.rejections.append(str(exc))
+            return Answer(400, str(exc).encode())
+        with self.lock:
+            self.entries.extend(entries)
+            self.pushes += 1
+        return Answer(204)
 
     def event_ids(self) -> Counter[str]:
         with self.lock:
