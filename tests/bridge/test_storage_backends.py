@@ -151,6 +151,18 @@ def runs(state: State | None) -> int:
     return int(cast(dict[str, Any], state)["runs"]) if state else 0
 
 
+def test_a_field_filter_reaches_into_nested_objects_by_a_dotted_path(storage: Storage) -> None:
+    """The alert history of one API alert filters on `labels.alert_id` (api/routes/alerts.py)."""
+    events = [
+        RecordWrite("alert_event", "e1", "", 1.0, {"labels": {"alert_id": "a1"}, "status": "firing"}),
+        RecordWrite("alert_event", "e2", "", 2.0, {"labels": {"alert_id": "a2"}, "status": "firing"}),
+        RecordWrite("alert_event", "e3", "", 3.0, {"labels.alert_id": "a1", "status": "firing"}),
+    ]
+    submit(storage, records=events)
+    found = storage.records(Page("alert_event", fields={"labels.alert_id": "a1"}))
+    assert [key for _, key, _ in found] == ["e1"]
+
+
 def test_concurrent_read_modify_writes_on_two_bridges_lose_no_run(
     two: tuple[PostgresStorage, PostgresStorage],
 ) -> None:

@@ -1,7 +1,8 @@
 """Records on PostgreSQL: the pages `records.page` reads from SQLite, and the read-modify-write job.
 
-The bodies are JSONB: a field filter is `body ->> field = value`, an array member test
-`body -> field ? value`; field names and values are parameters, never SQL text.
+The bodies are JSONB: a field filter is `body #>> path = value`, an array member test
+`body #> path ? value`, the path a dotted field's parts (`labels.alert_id`), as SQLite's `$.labels.alert_id`
+reads it; paths and values are parameters, never SQL text.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ def page(db: Connection, query: Page) -> list[tuple[float, str, Body]]:
         sql.append("AND (created, key) < (%s, %s)")
         params += [query.before[0], query.before[1]]
     for field, value in (query.fields or {}).items():
-        sql.append("AND body ->> %s = %s")
-        params += [field, value]
+        sql.append("AND body #>> %s = %s")
+        params += [field.split("."), value]
     for field, value in (query.contains or {}).items():
-        sql.append("AND body -> %s ? %s")
-        params += [field, value]
+        sql.append("AND body #> %s ? %s")
+        params += [field.split("."), value]
     sql.append("ORDER BY created DESC, key DESC LIMIT %s")
     params.append(query.limit)
     rows = db.execute(" ".join(sql).encode(), params).fetchall()
