@@ -1,8 +1,8 @@
 """The one writer of the SQLite file: a thread that commits whatever has queued up in one transaction.
 
 Under load one COMMIT covers many requests, and the event loop never waits on SQLite. Each submission is
-told when its own transaction has committed (only then may a request answer); if a transaction fails,
-its submissions and every one queued behind it fail, since their states may build on the failed ones.
+told when its own transaction has committed (only then may a request answer); the queue, the thread and
+the failure rule are `commit_queue.CommitQueue`'s.
 
 Every write goes through here: requests' entity states, outbox rows and client event ids, and the
 forwarders' jobs (delivered, retried, dead-lettered), each job inside a savepoint so its error stays its
@@ -23,11 +23,11 @@ from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.storage import records as record_sql
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
+from pushgateway_bridge.storage.commit_queue import CommitQueue, Done
 from pushgateway_bridge.storage.records import RecordWrite
 
 log = logging.getLogger("pushgateway_bridge.storage")
 T = TypeVar("T")
-Done = Callable[[BaseException | None], None]
 # SQL run in the writer's transaction. A job that returns False changed nothing: its submission's outbox
 # items are then not written either (a record update whose delivery only goes out if the update is made).
 Job = Callable[[sqlite3.Connection], bool | None]
@@ -50,9 +50,10 @@ class Submission:
     records: Sequence[RecordWrite] = ()
 
 
-class GroupCommitWriter:
-    """Queue submissions; a thread commits each queue-full in one transaction, then calls `applied` (or
-    `failed`) with the batch under `lock`, and each submission's `done`."""
+class GroupCommitWriter(CommitQueue[Submission]):
+    """The SQLite file's writer: each queue-full in one transaction (CommitQueue)."""
+
+    closed_error = sqlite3.ProgrammingError
 
     def __init__(
         self,
@@ -61,32 +62,12 @@ class GroupCommitWriter:
         applied: Callable[[list[Submission]], None],
         failed: Callable[[list[Submission]], None],
     ) -> None:
+        super().__init__(lock, applied, failed)
         self.db = db
-        self.lock = lock
-        self.applied = applied
-        self.failed = failed
         # Rows per multi-row statement: as many as SQLite takes parameters for (32,766 since 3.32).
         self.max_params = min(30_000, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-        self.queue: list[Submission] = []
-        self.seq = 0
-        self.closing = False
         self.last_seen_prune = time.time()
-        self.has_work = threading.Condition(lock)
-        self.thread = threading.Thread(target=self._loop, name="sqlite-writer", daemon=True)
-        self.thread.start()
-
-    def next_seq(self) -> int:
-        """Called with `lock` held."""
-        if self.closing:
-            raise sqlite3.ProgrammingError("storage is closed")
-        self.seq += 1
-        return self.seq
-
-    def enqueue(self, submission: Submission) -> None:
-        """Called with `lock` held."""
-        self.queue.append(submission)
-        if len(self.queue) == 1:
-            self.has_work.notify()
+        self.start("sqlite-writer")
 
     def execute(self, job: Job, pending_delta: int = 0) -> None:
         """Run `job` in the next transaction; block until committed."""
@@ -95,38 +76,8 @@ class GroupCommitWriter:
             self.enqueue(Submission((), (), time.time(), self.next_seq(), waiter.done, job, pending_delta))
         waiter.wait()
 
-    def close(self) -> None:
-        """Commit what is queued, then stop."""
-        with self.lock:
-            self.closing = True
-            self.has_work.notify()
-        self.thread.join()
-
-    def _loop(self) -> None:
-        while True:
-            with self.lock:
-                while not self.queue and not self.closing:
-                    self.has_work.wait()
-                if not self.queue:
-                    return
-                batch, self.queue = self.queue, []
-            error: BaseException | None = None
-            try:
-                self._write(batch)
-            except Exception as exc:  # every waiter must hear of it
-                error = exc
-            with self.lock:
-                if error is None:
-                    self.applied(batch)
-                else:
-                    batch.extend(self.queue)
-                    self.queue = []
-                    self.failed(batch)
-            for item in batch:
-                try:
-                    item.done(error or item.job_error)
-                except Exception:  # a waiter's problem (e.g. its event loop closed) must not stop the writer
-                    log.exception("could not report a commit to its waiter")
+    def commit_batch(self, batch: list[Submission]) -> None:
+        self._write(batch)
 
     def _write(self, batch: list[Submission]) -> None:
         """One transaction for the whole batch, in a few multi-row statements: each statement lets go of

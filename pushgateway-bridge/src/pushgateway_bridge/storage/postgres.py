@@ -24,7 +24,8 @@ from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage import postgres_outbox as outbox
 from pushgateway_bridge.storage import postgres_schema
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending, SpoolFull, StorageUnavailable
-from pushgateway_bridge.storage.group_commit import Done, Waiter
+from pushgateway_bridge.storage.commit_queue import Done
+from pushgateway_bridge.storage.group_commit import Waiter
 from pushgateway_bridge.storage.postgres_records import page, update_job
 from pushgateway_bridge.storage.postgres_shared import Connections, PusherLock, RecordListener
 from pushgateway_bridge.storage.postgres_writer import Ident, PostgresWriter, Submission

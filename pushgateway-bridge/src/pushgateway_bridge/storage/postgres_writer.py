@@ -26,7 +26,8 @@ from psycopg import errors
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, StorageUnavailable
-from pushgateway_bridge.storage.group_commit import SEEN_WINDOW_SECONDS, Done
+from pushgateway_bridge.storage.commit_queue import CommitQueue, Done
+from pushgateway_bridge.storage.group_commit import SEEN_WINDOW_SECONDS
 from pushgateway_bridge.storage.postgres_schema import RECORDS_CHANNEL
 from pushgateway_bridge.storage.records import RecordWrite
 
@@ -53,7 +54,9 @@ class Submission:
     job_error: Exception | None = None
 
 
-class PostgresWriter:
+class PostgresWriter(CommitQueue[Submission]):
+    """One bridge's writer: each queue-full in one transaction (CommitQueue), run again on a deadlock."""
+
     def __init__(
         self,
         connect: Callable[[], Connection],
@@ -64,75 +67,31 @@ class PostgresWriter:
         bridge_id: str,
         broadcast: frozenset[str],
     ) -> None:
+        super().__init__(lock, applied, failed)
         self.connect = connect
         self.db = connect()
-        self.lock = lock
-        self.applied = applied
-        self.failed = failed
         self.bridge_id = bridge_id
         self.broadcast = broadcast  # record kinds announced on RECORDS_CHANNEL
-        self.queue: list[Submission] = []
-        self.seq = 0
-        self.closing = False
         self.last_seen_prune = 0.0
-        self.has_work = threading.Condition(lock)
-        self.thread = threading.Thread(target=self._loop, name="postgres-writer", daemon=True)
-        self.thread.start()
+        self.start("postgres-writer")
 
     @property
     def owner(self) -> int:
         """What claims are marked with: the writer's backend, whose end means they never commit."""
         return int(self.db.info.backend_pid)
 
-    def next_seq(self) -> int:
-        """Called with `lock` held."""
-        if self.closing:
-            raise RuntimeError("storage is closed")
-        self.seq += 1
-        return self.seq
-
-    def enqueue(self, submission: Submission) -> None:
-        """Called with `lock` held."""
-        self.queue.append(submission)
-        if len(self.queue) == 1:
-            self.has_work.notify()
-
     def close(self) -> None:
-        with self.lock:
-            self.closing = True
-            self.has_work.notify()
-        self.thread.join()
+        super().close()
         self.db.close()
 
-    def _loop(self) -> None:
-        while True:
-            with self.lock:
-                while not self.queue and not self.closing:
-                    self.has_work.wait()
-                if not self.queue:
-                    return
-                batch, self.queue = self.queue, []
-            error: BaseException | None = None
-            try:
-                self._write_retrying(batch)
-            except psycopg.OperationalError as exc:  # down, or the connection lost: nothing committed
-                error = StorageUnavailable(f"PostgreSQL: {exc}")
-                log.warning("PostgreSQL transaction failed: %s", exc)
-            except Exception as exc:  # every waiter must hear of it
-                error = exc
-                log.warning("PostgreSQL transaction failed: %s", exc)
-            with self.lock:
-                if error is None:
-                    self.applied(batch)
-                else:
-                    batch.extend(self.queue)
-                    self.queue = []
-                    self.failed(batch)
-            for item in batch:
-                try:
-                    item.done(error or item.job_error)
-                except Exception:  # a waiter's problem must not stop the writer
-                    log.exception("could not report a commit to its waiter")
+    def commit_batch(self, batch: list[Submission]) -> None:
+        self._write_retrying(batch)
+
+    def failure(self, exc: Exception) -> BaseException:
+        log.warning("PostgreSQL transaction failed: %s", exc)
+        if isinstance(exc, psycopg.OperationalError):  # down, or the connection lost: nothing committed
+            return StorageUnavailable(f"PostgreSQL: {exc}")
+        return exc
 
     def _write_retrying(self, batch: list[Submission]) -> None:
         for attempt in range(RETRIES + 1):

@@ -27,10 +27,10 @@ from typing import Any, overload
 from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage import records as record_sql
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending
+from pushgateway_bridge.storage.commit_queue import Done
 from pushgateway_bridge.storage.entity_cache import EntityCache
 from pushgateway_bridge.storage.group_commit import (
     SEEN_WINDOW_SECONDS,
-    Done,
     GroupCommitWriter,
     Submission,
     Waiter,
