@@ -12,6 +12,7 @@ for the sinks and the notification channels (`channels/base.py`) alike:
 from __future__ import annotations
 
 import httpx
+import urllib3
 
 
 class SinkError(Exception):
@@ -36,22 +37,33 @@ def classify(status: int) -> tuple[bool, str]:
 
 
 def describe(response: httpx.Response, what: str) -> str:
-    status = response.status_code
+    return _described(response.status_code, response.text, what)
+
+
+def _described(status: int, text: str, what: str) -> str:
     hint = " (check the bridge's credentials for it)" if status in AUTH_STATUSES else ""
-    return f"{what}: HTTP {status}{hint}: {response.text[:500].strip()}"
+    return f"{what}: HTTP {status}{hint}: {text[:500].strip()}"
 
 
 def check_response(response: httpx.Response, what: str) -> None:
     """Raise SinkError for a failed answer, permanent or not by the rule above."""
-    if response.is_success:
+    check_status(response.status_code, response.text, what)
+
+
+def check_status(status: int, text: str, what: str) -> None:
+    """check_response for a client other than httpx: the answer's status and text."""
+    if 200 <= status < 300:
         return
-    permanent, kind = classify(response.status_code)
-    raise SinkError(describe(response, what), permanent=permanent, kind=kind)
+    permanent, kind = classify(status)
+    raise SinkError(_described(status, text, what), permanent=permanent, kind=kind)
 
 
-def no_answer_kind(exc: httpx.HTTPError) -> str:
-    return "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+def no_answer_kind(exc: Exception) -> str:
+    # urllib3's NewConnectionError (refused, no route) is a subclass of its ConnectTimeoutError.
+    refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
+    timeout = isinstance(exc, httpx.TimeoutException | urllib3.exceptions.TimeoutError) and not refused
+    return "timeout" if timeout else "unreachable"
 
 
-def transport_error(exc: httpx.HTTPError, what: str) -> SinkError:
+def transport_error(exc: Exception, what: str) -> SinkError:
     return SinkError(f"{what}: {type(exc).__name__}: {exc}", permanent=False, kind=no_answer_kind(exc))

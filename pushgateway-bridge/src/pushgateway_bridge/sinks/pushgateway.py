@@ -1,44 +1,73 @@
-"""Pushgateway: PUT a whole group, DELETE a group, read its start time (to notice a restart)."""
+"""Pushgateway: PUT a whole group, DELETE a group, read its start time (to notice a restart).
+
+Through urllib3, not httpx as the other sinks: a push is the bridge's most frequent request out (up to one
+per changed group per flush, 1,000 groups a second under the scheduler bench), and urllib3 spends about
+0.55 of httpx's CPU on one (300 against 500 us measured on loopback), CPU the request handlers share
+under one GIL.
+"""
 
 from __future__ import annotations
 
-import httpx
+import json
+from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
 
-from pushgateway_bridge.sinks.base import SinkError, check_response, transport_error
+import urllib3
+
+from pushgateway_bridge.sinks.base import SinkError, check_status, transport_error
+
+PUSH_HEADERS = {"Content-Type": "text/plain; version=0.0.4"}
 
 
 class PushgatewaySink:
     def __init__(self, url: str, timeout: float) -> None:
-        self.url = url.rstrip("/")
-        self.client = httpx.Client(timeout=timeout)
+        parts = urlsplit(url.rstrip("/"))
+        self.prefix = parts.path  # a Pushgateway served under a path (--web.route-prefix)
+        # Credentials in the URL (http://user:password@host), sent as basic auth as httpx did.
+        self.headers: dict[str, str] = {}
+        if parts.username is not None:
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self.headers = dict(urllib3.make_headers(basic_auth=credentials))
+        # retries=False: the forwarder retries, with backoff; the pool still replaces a connection the
+        # server closed while it was idle before using it.
+        self.pool = urllib3.connection_from_url(
+            f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}",
+            timeout=urllib3.Timeout(timeout),
+            retries=False,
+            maxsize=1,
+        )
+
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+    ) -> str:
+        what = f"{method} {path}"
+        try:
+            response = self.pool.urlopen(
+                method,
+                self.prefix + path,
+                body=body,
+                headers={**self.headers, **(headers or {})},
+                retries=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise transport_error(exc, what) from None
+        text = response.data.decode(errors="replace")
+        check_status(response.status, text, what)
+        return text
 
     def put(self, path: str, text: str) -> None:
-        try:
-            response = self.client.put(
-                self.url + path, content=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4"}
-            )
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"PUT {path}") from None
-        check_response(response, f"PUT {path}")
+        self._request("PUT", path, text.encode(), PUSH_HEADERS)
 
     def delete(self, path: str) -> None:
-        try:
-            response = self.client.delete(self.url + path)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"DELETE {path}") from None
-        check_response(response, f"DELETE {path}")
+        self._request("DELETE", path)
 
     def start_time(self) -> str:
         """Pushgateway's start time from /api/v1/status: it changes when Pushgateway restarts."""
+        text = self._request("GET", "/api/v1/status")
         try:
-            response = self.client.get(self.url + "/api/v1/status")
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, "GET /api/v1/status") from None
-        check_response(response, "GET /api/v1/status")
-        try:
-            return str(response.json()["data"]["start_time"])
+            return str(json.loads(text)["data"]["start_time"])
         except (ValueError, KeyError, TypeError) as exc:
             raise SinkError(f"unexpected /api/v1/status answer: {exc}", kind="bad_answer") from None
 
     def close(self) -> None:
-        self.client.close()
+        self.pool.close()
