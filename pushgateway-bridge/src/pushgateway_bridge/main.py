@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from pushgateway_bridge import __version__
 from pushgateway_bridge.api import errors
+from pushgateway_bridge.api.hot_routes import HotRoutes, hot_routes
 from pushgateway_bridge.api.middleware import BridgeMiddleware
 from pushgateway_bridge.api.query_params import one_value_each
 from pushgateway_bridge.api.routes import (
@@ -50,8 +51,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.bridge = bridge
     errors.install(app, bridge)
-    for module in (climate, schedulers, sidecar, health, notify, alertmanager_receiver, service_discovery):
-        app.include_router(module.router)
+    hot = (climate.router, schedulers.router, sidecar.router)  # included first: see api/hot_routes.py
+    for router in (*hot, *(m.router for m in (health, notify, alertmanager_receiver, service_discovery))):
+        app.include_router(router)
     for module in (notifications, alerts, logs, traces, monitoring):  # the routers with query parameters
         app.include_router(module.router, dependencies=[Depends(one_value_each)])
 
@@ -60,6 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
         bridge.auth.authenticate(x_api_key or token, authorization).require_user(user_id)
 
     app.include_router(build_router(bridge.hub, bridge.notifications.replay, authorize))
+    # Added first, so inside BridgeMiddleware: the hot routes' requests are counted and limited alike.
+    app.add_middleware(HotRoutes, application=app, routes=hot_routes(hot))
     app.add_middleware(BridgeMiddleware, metrics=bridge.metrics, max_body_bytes=settings.max_body_bytes)
     # The batch limit is a setting, so the model cannot carry it: the document is built once, here.
     batch = app.openapi()["components"]["schemas"]["SidecarBatch"]["properties"]["events"]

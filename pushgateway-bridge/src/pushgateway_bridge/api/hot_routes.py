@@ -1,0 +1,72 @@
+"""The routes under load (climate, scheduler, sidecar writes) found without FastAPI's router.
+
+FastAPI's router wraps every included router and matches a request twice, through each route before the
+one it wants: for a heartbeat that was a third of the request's CPU (bench/README.md), more than the
+endpoint itself. This middleware, inside BridgeMiddleware (request metrics, 413, 415), tries only the
+hot routes' own path patterns, in the order the router would, and hands a full match to that route as
+the router does, behind the same exception handlers (ExceptionMiddleware, so an HTTPException is answered
+exactly as it is on any route) and FastAPI's exit stack. Anything else, a method a path does not serve
+(405) included, goes to the application unchanged.
+
+The hot routers must be the first ones the application includes, so that no earlier route could match
+their requests (main.py includes them first; tests/bridge/test_hot_routes.py holds both to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from fastapi.routing import APIRoute, APIRouter
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+HOT_METHODS = frozenset({"POST", "PUT"})
+
+
+def hot_routes(routers: Sequence[APIRouter]) -> list[APIRoute]:
+    """The routers' write routes, in the routers' order."""
+    return [
+        route
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and (route.methods or set()) & HOT_METHODS
+    ]
+
+
+class HotRoutes:
+    def __init__(self, app: ASGIApp, application: FastAPI, routes: Sequence[APIRoute]) -> None:
+        self.app = app
+        self.router = application.router
+        self.routes: dict[str, tuple[APIRoute, ...]] = {
+            method: tuple(route for route in routes if method in (route.methods or ()))
+            for method in HOT_METHODS
+        }
+        # The handlers FastAPI gives its ExceptionMiddleware: all but 500's (ServerErrorMiddleware's).
+        handlers = {
+            key: handler
+            for key, handler in application.exception_handlers.items()
+            if key not in (500, Exception)
+        }
+        self.selected = ExceptionMiddleware(AsyncExitStackMiddleware(self.handle), handlers=handlers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in HOT_METHODS:
+            for route in self.routes[scope["method"]]:
+                # Starlette's match (pattern, converters, method): APIRoute's own first looks for the
+                # context FastAPI's router would have put in the scope, of which there is none here.
+                match, child_scope = Route.matches(route, scope)
+                if match is Match.FULL:
+                    child_scope["route"] = route
+                    scope.update(child_scope)  # path_params, endpoint, route: as the router sets them
+                    scope.setdefault("router", self.router)
+                    await self.selected(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        route: APIRoute = scope["route"]
+        await route.handle(scope, receive, send)
