@@ -17,12 +17,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
 
 import host_exporter.collectors
 from host_exporter.collectors.base import Collector, CollectorSpec, host_paths
+from host_exporter.family import GaugeFamily
 from host_exporter.options import OptionValues
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,12 @@ class NodeCollector:
         return metrics, True
 
     def collect(self) -> Iterator[Metric]:
-        duration = GaugeMetricFamily(
+        duration = GaugeFamily(
             "node_scrape_collector_duration_seconds",
             "node_exporter: Duration of a collector scrape.",
             labels=["collector"],
         )
-        success = GaugeMetricFamily(
+        success = GaugeFamily(
             "node_scrape_collector_success",
             "node_exporter: Whether a collector succeeded.",
             labels=["collector"],

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import CounterFamily
 
 # /proc/stat columns after "cpuN", in kernel order; guest time is also counted in user/nice by the
 # kernel, which is why node_exporter reports it as a separate metric.
@@ -33,12 +32,12 @@ class CPUCollector:
         self.paths = paths
         self.user_hz = float(os.sysconf("SC_CLK_TCK"))
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterFamily]:
         per_cpu = parse_cpu_lines(read_text(self.paths.proc("stat")), self.user_hz)
-        seconds = CounterMetricFamily(
+        seconds = CounterFamily(
             "node_cpu_seconds", "Seconds the CPUs spent in each mode.", labels=["cpu", "mode"]
         )
-        guest = CounterMetricFamily(
+        guest = CounterFamily(
             "node_cpu_guest_seconds",
             "Seconds the CPUs spent in guests (VMs) for each mode.",
             labels=["cpu", "mode"],

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_int
+from host_exporter.family import GaugeFamily
 
 FILES = (
     ("scaling_cur_freq", "node_cpu_scaling_frequency_hertz", "Current scaled CPU thread frequency in hertz."),
@@ -30,10 +29,8 @@ class CpufreqCollector:
     def __init__(self, paths: HostPaths) -> None:
         self.paths = paths
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        families = {
-            file: GaugeMetricFamily(name, help_text, labels=["cpu"]) for file, name, help_text in FILES
-        }
+    def collect(self) -> Iterator[GaugeFamily]:
+        families = {file: GaugeFamily(name, help_text, labels=["cpu"]) for file, name, help_text in FILES}
         base = self.paths.sys("devices", "system", "cpu")
         cpus = sorted(base.glob("cpu[0-9]*"), key=lambda path: int(path.name[3:])) if base.is_dir() else []
         for cpu in cpus:
@@ -46,7 +43,7 @@ class CpufreqCollector:
                 except (OSError, ValueError):
                     continue  # cpuinfo_cur_freq is root-only on many kernels
         for family in families.values():
-            if family.samples:
+            if family.series:
                 yield family
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import CounterFamily, GaugeFamily
 from host_exporter.options import REGEX, Option
 
 DEFAULT_DEVICE_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
@@ -73,13 +73,13 @@ class DiskstatsCollector:
             if not self.device_exclude.search(name)
         }
         for column, name, help_text, scale in COUNTERS:
-            family = CounterMetricFamily(name, help_text, labels=["device"])
+            family = CounterFamily(name, help_text, labels=["device"])
             for device, columns in devices.items():
                 if column < len(columns):  # discard and flush columns need kernel 4.18 and 5.5
                     family.add_metric([device], columns[column] * scale)
-            if family.samples:
+            if family.series:
                 yield family
-        io_now = GaugeMetricFamily(
+        io_now = GaugeFamily(
             "node_disk_io_now", "The number of I/Os currently in progress.", labels=["device"]
         )
         for device, columns in devices.items():

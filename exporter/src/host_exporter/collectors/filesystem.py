@@ -21,9 +21,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import GaugeFamily
 from host_exporter.options import DURATION, REGEX, Option
 
 # node_exporter 1.5's upstream defaults (Debian's package patches its own; pass the flags to align them).
@@ -173,25 +172,21 @@ class FilesystemCollector:
             return mountpoint[len(root) :] or "/"
         return mountpoint
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeFamily]:
         labels = ["device", "fstype", "mountpoint"]
-        size = GaugeMetricFamily("node_filesystem_size_bytes", "Filesystem size in bytes.", labels=labels)
-        free = GaugeMetricFamily(
-            "node_filesystem_free_bytes", "Filesystem free space in bytes.", labels=labels
-        )
-        avail = GaugeMetricFamily(
+        size = GaugeFamily("node_filesystem_size_bytes", "Filesystem size in bytes.", labels=labels)
+        free = GaugeFamily("node_filesystem_free_bytes", "Filesystem free space in bytes.", labels=labels)
+        avail = GaugeFamily(
             "node_filesystem_avail_bytes",
             "Filesystem space available to non-root users in bytes.",
             labels=labels,
         )
-        files = GaugeMetricFamily("node_filesystem_files", "Filesystem total file nodes.", labels=labels)
-        files_free = GaugeMetricFamily(
+        files = GaugeFamily("node_filesystem_files", "Filesystem total file nodes.", labels=labels)
+        files_free = GaugeFamily(
             "node_filesystem_files_free", "Filesystem total free file nodes.", labels=labels
         )
-        readonly = GaugeMetricFamily(
-            "node_filesystem_readonly", "Filesystem read-only status.", labels=labels
-        )
-        device_error = GaugeMetricFamily(
+        readonly = GaugeFamily("node_filesystem_readonly", "Filesystem read-only status.", labels=labels)
+        device_error = GaugeFamily(
             "node_filesystem_device_error",
             "Whether an error occurred while getting statistics for the given device.",
             labels=labels,

@@ -7,9 +7,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_int, read_text
+from host_exporter.family import GaugeFamily
 
 _TEMP_INPUT = re.compile(r"^(temp\d+)_input$")
 _UNSAFE = re.compile(r"[^a-z0-9:_]")
@@ -34,18 +33,18 @@ class HwmonCollector:
     def __init__(self, paths: HostPaths) -> None:
         self.paths = paths
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeFamily]:
         labels = ["chip", "sensor"]
-        temp = GaugeMetricFamily(
+        temp = GaugeFamily(
             "node_hwmon_temp_celsius", "Hardware monitor for temperature (input)", labels=labels
         )
-        temp_max = GaugeMetricFamily(
+        temp_max = GaugeFamily(
             "node_hwmon_temp_max_celsius", "Hardware monitor for temperature (max)", labels=labels
         )
-        temp_crit = GaugeMetricFamily(
+        temp_crit = GaugeFamily(
             "node_hwmon_temp_crit_celsius", "Hardware monitor for temperature (crit)", labels=labels
         )
-        names = GaugeMetricFamily(
+        names = GaugeFamily(
             "node_hwmon_chip_names",
             "Annotation metric for human-readable chip names",
             labels=["chip", "chip_name"],
@@ -66,7 +65,7 @@ class HwmonCollector:
                     except (OSError, ValueError):
                         continue
         for family in (temp, temp_max, temp_crit, names):
-            if family.samples:
+            if family.series:
                 yield family
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import GaugeFamily
 
 
 def parse_load(loadavg: str) -> tuple[float, float, float]:
@@ -19,10 +18,10 @@ class LoadavgCollector:
     def __init__(self, paths: HostPaths) -> None:
         self.paths = paths
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeFamily]:
         loads = parse_load(read_text(self.paths.proc("loadavg")))
         for minutes, value in zip(("1", "5", "15"), loads, strict=True):
-            yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)
+            yield GaugeFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)
 
 
 SPEC = CollectorSpec(

@@ -6,9 +6,8 @@ import functools
 import re
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import GaugeFamily
 
 _PARENS = re.compile(r"\((.*)\)")
 
@@ -38,9 +37,9 @@ class MeminfoCollector:
     def __init__(self, paths: HostPaths) -> None:
         self.paths = paths
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeFamily]:
         for key, value in parse_meminfo(read_text(self.paths.proc("meminfo"))).items():
-            yield GaugeMetricFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)
+            yield GaugeFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)
 
 
 SPEC = CollectorSpec(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import CounterFamily
 from host_exporter.options import REGEX, Option
 
 RECEIVE = ("bytes", "packets", "errs", "drop", "fifo", "frame", "compressed", "multicast")
@@ -51,7 +50,7 @@ class NetdevCollector:
             return bool(self.device_include.search(device))
         return self.device_exclude is None or not self.device_exclude.search(device)
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterFamily]:
         devices = {
             device: stats
             for device, stats in parse_netdev(read_text(self.paths.proc("net", "dev"))).items()
@@ -59,7 +58,7 @@ class NetdevCollector:
         }
         keys = [f"receive_{key}" for key in RECEIVE] + [f"transmit_{key}" for key in TRANSMIT]
         for key in keys:
-            family = CounterMetricFamily(
+            family = CounterFamily(
                 f"node_network_{key}", f"Network device statistic {key}.", labels=["device"]
             )
             for device, stats in devices.items():

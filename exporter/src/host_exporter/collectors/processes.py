@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from host_exporter.collectors.base import CollectorSpec, HostPaths
 from host_exporter.errors import ConfigError
+from host_exporter.family import CounterFamily, GaugeFamily
 from host_exporter.options import Kind, Option
 
 ATTRS = ["name", "exe", "cmdline", "cpu_times", "memory_info", "num_fds"]
@@ -125,18 +125,18 @@ class ProcessesCollector:
     def collect(self) -> Iterator[Metric]:
         if not self.groups:
             return
-        procs = GaugeMetricFamily(
+        procs = GaugeFamily(
             "namedprocess_namegroup_num_procs", "number of processes in this group", labels=["groupname"]
         )
-        cpu = CounterMetricFamily(
+        cpu = CounterFamily(
             "namedprocess_namegroup_cpu_seconds", "Cpu user usage in seconds", labels=["groupname", "mode"]
         )
-        memory = GaugeMetricFamily(
+        memory = GaugeFamily(
             "namedprocess_namegroup_memory_bytes",
             "number of bytes of memory in use",
             labels=["groupname", "memtype"],
         )
-        fds = GaugeMetricFamily(
+        fds = GaugeFamily(
             "namedprocess_namegroup_open_filedesc",
             "number of open file descriptors for this group",
             labels=["groupname"],

@@ -10,9 +10,8 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import GaugeFamily
 
 SYSFS_FILES = (
     ("devices", "platform", "soc", "soc:firmware", "get_throttled"),
@@ -60,14 +59,14 @@ class RpiThrottledCollector:
         )
         return result.stdout
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeFamily]:
         raw = self.read_raw()
         if raw is None:
             return
         flags = throttle_flags(parse_throttled(raw))
         for _bit, name, meaning in FLAGS:
-            yield GaugeMetricFamily(name, f"1 while {meaning}.", value=flags[name])
-            yield GaugeMetricFamily(
+            yield GaugeFamily(name, f"1 while {meaning}.", value=flags[name])
+            yield GaugeFamily(
                 f"{name}_occurred",
                 f"1 if, since boot, {meaning} has occurred.",
                 value=flags[f"{name}_occurred"],

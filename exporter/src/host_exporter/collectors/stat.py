@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
+from host_exporter.family import CounterFamily, GaugeFamily
 
 
 def parse_stat_fields(stat: str) -> dict[str, float]:
@@ -26,22 +26,20 @@ class StatCollector:
 
     def collect(self) -> Iterator[Metric]:
         fields = parse_stat_fields(read_text(self.paths.proc("stat")))
-        yield GaugeMetricFamily(
-            "node_boot_time_seconds", "Node boot time, in unixtime.", value=fields["btime"]
-        )
-        yield CounterMetricFamily(
+        yield GaugeFamily("node_boot_time_seconds", "Node boot time, in unixtime.", value=fields["btime"])
+        yield CounterFamily(
             "node_context_switches", "Total number of context switches.", value=fields.get("ctxt", 0.0)
         )
-        yield CounterMetricFamily("node_forks", "Total number of forks.", value=fields.get("processes", 0.0))
-        yield CounterMetricFamily(
+        yield CounterFamily("node_forks", "Total number of forks.", value=fields.get("processes", 0.0))
+        yield CounterFamily(
             "node_intr", "Total number of interrupts serviced.", value=fields.get("intr", 0.0)
         )
-        yield GaugeMetricFamily(
+        yield GaugeFamily(
             "node_procs_running",
             "Number of processes in runnable state.",
             value=fields.get("procs_running", 0.0),
         )
-        yield GaugeMetricFamily(
+        yield GaugeFamily(
             "node_procs_blocked",
             "Number of processes blocked waiting for I/O to complete.",
             value=fields.get("procs_blocked", 0.0),

@@ -9,11 +9,11 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from host_exporter.collectors.base import CollectorSpec
+from host_exporter.family import GaugeFamily
 from host_exporter.options import OPTIONAL_PATH, Option
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class TextfileCollector:
         if self.directory is None:
             return
         error = 0.0
-        mtimes = GaugeMetricFamily(
+        mtimes = GaugeFamily(
             "node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.", labels=["file"]
         )
         families: dict[str, Metric] = {}
@@ -69,9 +69,9 @@ class TextfileCollector:
                     merged.samples.extend(family.samples)
             mtimes.add_metric([str(path.name)], mtime)
         yield from families.values()
-        if mtimes.samples:
+        if mtimes.series:
             yield mtimes
-        yield GaugeMetricFamily(
+        yield GaugeFamily(
             "node_textfile_scrape_error",
             "1 if there was an error opening or reading a file, 0 otherwise",
             value=error,

@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec
+from host_exporter.family import GaugeFamily
 
 
 class TimeCollector:
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeFamily]:
         now = time.time()
-        yield GaugeMetricFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=now)
+        yield GaugeFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=now)
         local = time.localtime(now)
-        offset = GaugeMetricFamily(
+        offset = GaugeFamily(
             "node_time_zone_offset_seconds", "System time zone offset in seconds.", labels=["time_zone"]
         )
         offset.add_metric([local.tm_zone], float(local.tm_gmtoff))

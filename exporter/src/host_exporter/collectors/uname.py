@@ -6,9 +6,8 @@ import os
 import socket
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
-
 from host_exporter.collectors.base import CollectorSpec
+from host_exporter.family import GaugeFamily
 
 
 def nis_domainname() -> str:
@@ -21,9 +20,9 @@ def nis_domainname() -> str:
 
 
 class UnameCollector:
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeFamily]:
         uname = os.uname()
-        info = GaugeMetricFamily(
+        info = GaugeFamily(
             "node_uname_info",
             "Labeled system information as provided by the uname system call.",
             labels=["domainname", "machine", "nodename", "release", "sysname", "version"],

@@ -7,6 +7,8 @@ text, are built once and then reused while they do not change (names never do; l
 collectors seldom). Anything this writer does not handle as generate_latest does (a name that needs
 escaping, a timestamp, OpenMetrics' _created, _gsum or _gcount samples, a type other than counter, gauge or
 untyped) makes the whole exposition come from generate_latest instead, so the output is always the same.
+The collectors' own families (host_exporter.family) are written from their (label values, value) pairs,
+without the Sample objects and label dicts that other Metrics carry.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from host_exporter.family import Family
+
 LEGACY_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LEGACY_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 TYPES = {"counter": "counter", "gauge": "gauge", "unknown": "untyped"}
+FamilyKey = tuple[str, str, str, tuple[str, ...]]  # name, type, help, label names
 MAX_CACHED = 20_000  # sample prefixes kept; past it the cache starts again (label values that churn)
 
 
@@ -35,6 +40,9 @@ class TextExposition:
     def __init__(self) -> None:
         self.headers: dict[tuple[str, str, str], str] = {}
         self.prefixes: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+        # A Family's header and its prefixes by label values, keyed by what makes them.
+        self.families: dict[FamilyKey, tuple[str, dict[tuple[str, ...], str]]] = {}
+        self.cached = 0  # prefixes held in self.families
 
     def encode(self, registry: Collector) -> bytes:
         try:
@@ -46,6 +54,9 @@ class TextExposition:
         out: list[str] = []
         headers, prefixes = self.headers, self.prefixes
         for metric in metrics:
+            if isinstance(metric, Family):
+                self._write_family(metric, out)
+                continue
             name, kind, documentation = metric.name, metric.type, metric.documentation
             header = headers.get((name, kind, documentation))
             if header is None:
@@ -64,6 +75,26 @@ class TextExposition:
                 # floatToGoString's own work is for the rest: infinities, NaN, a million and more.
                 out.append(f"{prefix}{value!r}\n" if -1e6 < value < 1e6 else f"{prefix}{_go_float(value)}\n")
         return "".join(out).encode()
+
+    def _write_family(self, family: Family, out: list[str]) -> None:
+        """A Family's samples from its (label values, value) pairs, never built as Samples."""
+        key = (family.name, family.type, family.documentation, family.labelnames)
+        entry = self.families.get(key)
+        if entry is None:
+            entry = self.families[key] = (_header(*key[:3]), {})
+        header, prefixes = entry
+        out.append(header)
+        name, labelnames = family.sample_name, family.labelnames
+        for values, raw in family.series:
+            prefix = prefixes.get(values)
+            if prefix is None:
+                if self.cached >= MAX_CACHED:
+                    self.families.clear()  # `prefixes` stays valid for the rest of this family
+                    self.cached = 0
+                self.cached += 1
+                prefix = prefixes[values] = _sample_prefix(name, dict(zip(labelnames, values, strict=False)))
+            value = float(raw)
+            out.append(f"{prefix}{value!r}\n" if -1e6 < value < 1e6 else f"{prefix}{_go_float(value)}\n")
 
 
 def _header(name: str, kind: str, documentation: str) -> str:
