@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any, Protocol
 from prometheus_client.metrics_core import Metric
 
 from host_exporter.options import PATH, Option, OptionValues
+
+# Most /proc and sysfs files fit in one read of this; read_text reads on to the end of larger ones.
+READ_SIZE = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,28 @@ class CollectorSpec:
     default: bool = True  # enabled unless --no-collector.NAME or --collector.disable-defaults
 
 
-def read_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
+def read_text(path: str | Path) -> str:
+    """The file as UTF-8, bad bytes replaced. Bytes read with os.read and decoded once: Path.read_text's
+    text wrapper took twice as long for these small files. Unlike it, this keeps \\r as it is; the
+    callers split lines with str.splitlines or strip, which treat it as universal newlines would."""
+    chunks = []
+    handle = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while chunk := os.read(handle, READ_SIZE):
+            chunks.append(chunk)
+    finally:
+        os.close(handle)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def read_int(path: Path) -> int:
+def read_int(path: str | Path) -> int:
     return int(read_text(path).strip())
+
+
+def entries(directory: str | Path) -> list[str]:
+    """The names in a directory, unsorted; none where it is missing or unreadable, as Path.glob finds none.
+    os.listdir, filtered by name, takes half the time Path.glob did on /sys/devices/system/cpu."""
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []

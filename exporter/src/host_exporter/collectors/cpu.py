@@ -29,11 +29,11 @@ def parse_cpu_lines(stat: str, user_hz: float) -> dict[str, list[float]]:
 
 class CPUCollector:
     def __init__(self, paths: HostPaths) -> None:
-        self.paths = paths
+        self.stat = paths.proc("stat")
         self.user_hz = float(os.sysconf("SC_CLK_TCK"))
 
     def collect(self) -> Iterator[CounterFamily]:
-        per_cpu = parse_cpu_lines(read_text(self.paths.proc("stat")), self.user_hz)
+        per_cpu = parse_cpu_lines(read_text(self.stat), self.user_hz)
         seconds = CounterFamily(
             "node_cpu_seconds", "Seconds the CPUs spent in each mode.", labels=["cpu", "mode"]
         )

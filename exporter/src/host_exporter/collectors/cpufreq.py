@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
-from host_exporter.collectors.base import CollectorSpec, HostPaths, read_int
+from host_exporter.collectors.base import CollectorSpec, HostPaths, entries, read_int
 from host_exporter.family import GaugeFamily
 
 FILES = (
@@ -27,19 +28,19 @@ FILES = (
 
 class CpufreqCollector:
     def __init__(self, paths: HostPaths) -> None:
-        self.paths = paths
+        self.base = paths.sys("devices", "system", "cpu")
 
     def collect(self) -> Iterator[GaugeFamily]:
         families = {file: GaugeFamily(name, help_text, labels=["cpu"]) for file, name, help_text in FILES}
-        base = self.paths.sys("devices", "system", "cpu")
-        cpus = sorted(base.glob("cpu[0-9]*"), key=lambda path: int(path.name[3:])) if base.is_dir() else []
-        for cpu in cpus:
-            cpufreq = cpu / "cpufreq"
-            if not cpufreq.is_dir():
+        # cpu0, cpu1 ... (what the glob cpu[0-9]* finds, not cpufreq or cpuidle), in numeric order
+        numbers = (name[3:] for name in entries(self.base) if name[:3] == "cpu" and "0" <= name[3:4] <= "9")
+        for cpu in sorted(numbers, key=int):
+            cpufreq = os.path.join(self.base, f"cpu{cpu}", "cpufreq")
+            if not os.path.isdir(cpufreq):
                 continue
             for file, family in families.items():
                 try:
-                    family.add_metric([cpu.name[3:]], read_int(cpufreq / file) * 1000.0)
+                    family.add_metric((cpu,), read_int(os.path.join(cpufreq, file)) * 1000.0)
                 except (OSError, ValueError):
                     continue  # cpuinfo_cur_freq is root-only on many kernels
         for family in families.values():

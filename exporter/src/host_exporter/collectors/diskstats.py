@@ -63,13 +63,13 @@ def parse_diskstats(diskstats: str) -> dict[str, list[float]]:
 
 class DiskstatsCollector:
     def __init__(self, paths: HostPaths, device_exclude: str = DEFAULT_DEVICE_EXCLUDE) -> None:
-        self.paths = paths
+        self.diskstats = paths.proc("diskstats")
         self.device_exclude = re.compile(device_exclude)
 
     def collect(self) -> Iterator[Metric]:
         devices = {
             name: columns
-            for name, columns in parse_diskstats(read_text(self.paths.proc("diskstats"))).items()
+            for name, columns in parse_diskstats(read_text(self.diskstats)).items()
             if not self.device_exclude.search(name)
         }
         for column, name, help_text, scale in COUNTERS:

@@ -16,10 +16,10 @@ def parse_load(loadavg: str) -> tuple[float, float, float]:
 
 class LoadavgCollector:
     def __init__(self, paths: HostPaths) -> None:
-        self.paths = paths
+        self.loadavg = paths.proc("loadavg")
 
     def collect(self) -> Iterator[GaugeFamily]:
-        loads = parse_load(read_text(self.paths.proc("loadavg")))
+        loads = parse_load(read_text(self.loadavg))
         for minutes, value in zip(("1", "5", "15"), loads, strict=True):
             yield GaugeFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)
 

@@ -35,10 +35,10 @@ def _field_name(raw: str) -> str:
 
 class MeminfoCollector:
     def __init__(self, paths: HostPaths) -> None:
-        self.paths = paths
+        self.meminfo = paths.proc("meminfo")
 
     def collect(self) -> Iterator[GaugeFamily]:
-        for key, value in parse_meminfo(read_text(self.paths.proc("meminfo"))).items():
+        for key, value in parse_meminfo(read_text(self.meminfo)).items():
             yield GaugeFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)
 
 

@@ -41,7 +41,7 @@ def parse_netdev(netdev: str) -> dict[str, dict[str, float]]:
 
 class NetdevCollector:
     def __init__(self, paths: HostPaths, device_exclude: str = "", device_include: str = "") -> None:
-        self.paths = paths
+        self.netdev = paths.proc("net", "dev")
         self.device_exclude = re.compile(device_exclude) if device_exclude else None
         self.device_include = re.compile(device_include) if device_include else None
 
@@ -53,7 +53,7 @@ class NetdevCollector:
     def collect(self) -> Iterator[CounterFamily]:
         devices = {
             device: stats
-            for device, stats in parse_netdev(read_text(self.paths.proc("net", "dev"))).items()
+            for device, stats in parse_netdev(read_text(self.netdev)).items()
             if self._wanted(device)
         }
         keys = [f"receive_{key}" for key in RECEIVE] + [f"transmit_{key}" for key in TRANSMIT]

@@ -22,10 +22,10 @@ def parse_stat_fields(stat: str) -> dict[str, float]:
 
 class StatCollector:
     def __init__(self, paths: HostPaths) -> None:
-        self.paths = paths
+        self.stat = paths.proc("stat")
 
     def collect(self) -> Iterator[Metric]:
-        fields = parse_stat_fields(read_text(self.paths.proc("stat")))
+        fields = parse_stat_fields(read_text(self.stat))
         yield GaugeFamily("node_boot_time_seconds", "Node boot time, in unixtime.", value=fields["btime"])
         yield CounterFamily(
             "node_context_switches", "Total number of context switches.", value=fields.get("ctxt", 0.0)

@@ -6,15 +6,14 @@ import os
 import socket
 from collections.abc import Iterator
 
-from host_exporter.collectors.base import CollectorSpec
+from host_exporter.collectors.base import CollectorSpec, read_text
 from host_exporter.family import GaugeFamily
 
 
 def nis_domainname() -> str:
     """The kernel's NIS domain name, which uname(2) reports as `domainname` and node_exporter labels."""
     try:
-        with open("/proc/sys/kernel/domainname", encoding="utf-8") as handle:
-            return handle.read().strip()
+        return read_text("/proc/sys/kernel/domainname").strip()
     except OSError:
         return "(none)"
 
