@@ -155,15 +155,36 @@ class FilesystemCollector:
         self.mount_points_exclude = re.compile(mount_points_exclude)
         self.fs_types_exclude = re.compile(fs_types_exclude)
         self.statfs = StatfsRunner(mount_timeout, statvfs)
-
-    def mounts(self) -> list[Mount]:
         # node_exporter reads PID 1's view so that a containerised exporter sees the host's mounts.
-        for candidate in (self.paths.proc("1", "mounts"), self.paths.proc("mounts")):
+        self.tables = (paths.proc("1", "mounts"), paths.proc("mounts"))
+        self._selection: tuple[str, dict[tuple[str, str, str], tuple[Mount, Path]]] = ("", {})
+
+    def mount_table(self) -> str:
+        for candidate in self.tables:
             try:
-                return parse_mounts(read_text(candidate))
+                return read_text(candidate)
             except OSError:
                 continue
         raise OSError(f"no readable mount table under {self.paths.procfs}")
+
+    def mounts(self) -> list[Mount]:
+        return parse_mounts(self.mount_table())
+
+    def selected(self) -> dict[tuple[str, str, str], tuple[Mount, Path]]:
+        """The mounts to report by (device, fstype, mount point), each with the path to stat. The table is
+        read on every scrape, and parsed and filtered again only when its text has changed."""
+        table = self.mount_table()
+        if table == self._selection[0]:
+            return self._selection[1]
+        selected: dict[tuple[str, str, str], tuple[Mount, Path]] = {}
+        for mount in parse_mounts(table):
+            mountpoint = self._visible_mountpoint(mount.mountpoint)
+            if self.mount_points_exclude.search(mountpoint) or self.fs_types_exclude.search(mount.fstype):
+                continue
+            key = (mount.device, mount.fstype, mountpoint)
+            selected.setdefault(key, (mount, Path(self.paths.rootfs, mountpoint.lstrip("/"))))
+        self._selection = (table, selected)
+        return selected
 
     def _visible_mountpoint(self, mountpoint: str) -> str:
         """The mount point as the host names it, with --path.rootfs stripped."""
@@ -191,17 +212,10 @@ class FilesystemCollector:
             "Whether an error occurred while getting statistics for the given device.",
             labels=labels,
         )
-        selected: dict[tuple[str, str, str], Mount] = {}
-        for mount in self.mounts():
-            mountpoint = self._visible_mountpoint(mount.mountpoint)
-            if self.mount_points_exclude.search(mountpoint) or self.fs_types_exclude.search(mount.fstype):
-                continue
-            selected.setdefault((mount.device, mount.fstype, mountpoint), mount)
-        targets = {key[2]: (Path(self.paths.rootfs, key[2].lstrip("/")), key[1]) for key in selected}
-        stats = self.statfs.stat_all(targets)
-        for key, mount in selected.items():
-            values = list(key)
-            stat = stats.get(key[2])
+        selected = self.selected()
+        stats = self.statfs.stat_all({key[2]: (path, key[1]) for key, (_mount, path) in selected.items()})
+        for values, (mount, _path) in selected.items():
+            stat = stats.get(values[2])
             if stat is None:
                 device_error.add_metric(values, 1.0)
                 continue
