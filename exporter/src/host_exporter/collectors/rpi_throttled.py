@@ -2,12 +2,16 @@
 
 Read from sysfs where the kernel's firmware driver offers it, else from `vcgencmd get_throttled`. On hosts
 that are not Raspberry Pis neither exists, and the collector reports nothing (no data is not a failure).
+Where `vcgencmd` is on PATH is looked up once a minute, not on every scrape: off a Pi that walk of PATH
+was most of this collector's time, and an install of it is seen within the minute.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 
 from host_exporter.collectors.base import CollectorSpec, HostPaths, read_text
@@ -25,6 +29,7 @@ FLAGS = (
     (2, "node_rpi_throttled", "CPU throttled by the firmware"),
     (3, "node_rpi_soft_temp_limit", "soft temperature limit (60 C by default on a Pi 3B+/4) active"),
 )
+WHICH_EVERY_SECONDS = 60.0
 
 
 def parse_throttled(text: str) -> int:
@@ -43,15 +48,21 @@ def throttle_flags(value: int) -> dict[str, float]:
 
 class RpiThrottledCollector:
     def __init__(self, paths: HostPaths, vcgencmd: str | None = "vcgencmd") -> None:
-        self.paths = paths
+        self.sysfs_files = tuple(str(paths.sys(*parts)) for parts in SYSFS_FILES)
         self.vcgencmd = vcgencmd
+        self._which: tuple[float, str | None] | None = None  # (when looked up, the command found)
+
+    def _command(self) -> str | None:
+        now = time.monotonic()
+        if self._which is None or now - self._which[0] >= WHICH_EVERY_SECONDS:
+            self._which = (now, shutil.which(self.vcgencmd) if self.vcgencmd else None)
+        return self._which[1]
 
     def read_raw(self) -> str | None:
-        for parts in SYSFS_FILES:
-            path = self.paths.sys(*parts)
-            if path.exists():
+        for path in self.sysfs_files:
+            if os.path.exists(path):
                 return read_text(path)
-        command = shutil.which(self.vcgencmd) if self.vcgencmd else None
+        command = self._command()
         if command is None:
             return None
         result = subprocess.run(
