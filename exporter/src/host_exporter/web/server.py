@@ -166,7 +166,8 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        if log.isEnabledFor(logging.DEBUG):  # send_response calls this on every request
+            log.debug("%s %s", self.address_string(), format % args)
 
     def _send(
         self, status: HTTPStatus, body: bytes, content_type: str, extra: dict[str, str] | None = None
