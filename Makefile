@@ -65,6 +65,7 @@ bench: setup
 	@scripts/install-system-packages.sh wrk
 	$(PY) bench/exporter_bench.py
 	$(PY) bench/bridge_bench.py
+	$(PY) bench/dedupe_window_bench.py
 	$(PY) bench/sdk_spool_bench.py
 	$(PY) bench/notifications_bench.py
 	$(PY) bench/remote_write_bench.py
