@@ -22,6 +22,17 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         servers.stop_all()
 
 
+@pytest.fixture(scope="module")
+def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A `stack` shared by one module's tests: for a set-up that takes seconds and that its tests only
+    read, or in which each test uses names of its own or resets what it changed. All stop after the module."""
+    servers = Stack(tmp_path_factory.mktemp("module-stack"))
+    try:
+        yield servers
+    finally:
+        servers.stop_all()
+
+
 @pytest.fixture
 def pushgateway(stack: Stack) -> Pushgateway:
     return stack.pushgateway()

@@ -94,9 +94,10 @@ class Bridge:
 BridgeFactory = Callable[..., Bridge]
 
 
-@pytest.fixture
-def bridge_factory(stack: Stack, tmp_path: Path) -> BridgeFactory:
-    """Start `pushgateway-bridge` as a real process; call again with the same data_dir to restart it."""
+def bridge_starter(stack: Stack, tmp: Path) -> BridgeFactory:
+    """Start `pushgateway-bridge` as a real process through `stack`, its files under `tmp`; call again with
+    the same data_dir to restart it. `bridge_factory` is this on the test's own stack; a fixture sharing a
+    stack across a module's tests (`module_stack`) calls it directly."""
 
     def start(
         pushgateway_url: str,
@@ -108,7 +109,7 @@ def bridge_factory(stack: Stack, tmp_path: Path) -> BridgeFactory:
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> Bridge:
-        data_dir = data_dir or tmp_path / f"bridge-data-{len(stack.started)}"
+        data_dir = data_dir or tmp / f"bridge-data-{len(stack.started)}"
         config_path = data_dir.parent / f"{data_dir.name}.yml"
         config_path.write_text(yaml.safe_dump(config if config is not None else default_config()))
         port = port or free_port()
@@ -133,6 +134,12 @@ def bridge_factory(stack: Stack, tmp_path: Path) -> BridgeFactory:
         return Bridge(process, data_dir, config_path, env)
 
     return start
+
+
+@pytest.fixture
+def bridge_factory(stack: Stack, tmp_path: Path) -> BridgeFactory:
+    """Start `pushgateway-bridge` as a real process; call again with the same data_dir to restart it."""
+    return bridge_starter(stack, tmp_path)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +20,7 @@ from conftest import REPO_ROOT
 
 import exporter_support
 from bridge.backfill import instant
-from bridge.conftest import ADMIN_KEY, TEAM_KEY, Bridge, BridgeFactory
+from bridge.conftest import ADMIN_KEY, TEAM_KEY, Bridge, BridgeFactory, bridge_starter
 from bridge.read_support import READER_A, reader_config, run_curl
 from stack import Prometheus, Pushgateway, Stack, free_port
 
@@ -87,13 +87,18 @@ class HostStack:
     instances: list[str]
 
 
-@pytest.fixture
-def hosts(stack: Stack, bridge_factory: BridgeFactory, pushgateway: Pushgateway, tmp_path: Path) -> HostStack:
+@pytest.fixture(scope="module")
+def hosts(module_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> HostStack:
     """Two host-exporters (their instance labels differ by port), the bridge and Pushgateway scraped by a
-    real Prometheus with the bundle's host recording rules; two climate services reported."""
+    real Prometheus with the bundle's host recording rules; two climate services reported. One for the
+    module (about 8 s to start and fill): the tests only read it, except the hostile-values test, which
+    pushes a group of its own to Pushgateway and deletes it again."""
+    stack = module_stack
+    tmp = tmp_path_factory.mktemp("hosts")
+    pushgateway = stack.pushgateway()
     # The second is a Raspberry Pi: its sysfs is the exporter tests' Pi 4 tree (a thermal zone at 48.686 °C),
     # with the firmware reporting "throttled now" (get_throttled bit 2).
-    pi_sysfs = tmp_path / "sys-pi4"
+    pi_sysfs = tmp / "sys-pi4"
     shutil.copytree(exporter_support.PI_PATHS.sysfs, pi_sysfs)
     (pi_sysfs / "devices/platform/soc/soc:firmware/get_throttled").write_text("0x4\n")
     instances = [
@@ -113,7 +118,7 @@ def hosts(stack: Stack, bridge_factory: BridgeFactory, pushgateway: Pushgateway,
         ],
         rule_files=[REPO_ROOT / "rules" / "host.rules.yml"],
     )
-    bridge = bridge_factory(
+    bridge = bridge_starter(stack, tmp)(
         pushgateway.url,
         config=monitoring_config(),
         port=port,
@@ -389,12 +394,20 @@ def test_infrastructure_per_host(hosts: HostStack) -> None:
 HOSTILE = 'x"} or vector(1) or {a="\\'
 
 
+@pytest.fixture
+def hostile_group(hosts: HostStack) -> Iterator[str]:
+    """A Pushgateway group of the test's own on the module's stack, deleted after the test."""
+    group = f"{hosts.pushgateway.url}/metrics/job/hostile"
+    yield group
+    assert requests.delete(group, timeout=5).status_code == 202
+
+
 @pytest.mark.slow
-def test_hostile_values_are_one_matcher_each(hosts: HostStack) -> None:
+def test_hostile_values_are_one_matcher_each(hosts: HostStack, hostile_group: str) -> None:
     bridge = hosts.bridge
     # Exposition-format escaping of the same value: \" and \\.
     body = 'hostile_metric{service="x\\"} or vector(1) or {a=\\"\\\\"} 1\nhostile_metric{service="x"} 2\n'
-    pushed = requests.put(f"{hosts.pushgateway.url}/metrics/job/hostile", data=body, timeout=5)
+    pushed = requests.put(hostile_group, data=body, timeout=5)
     assert pushed.status_code == 200, pushed.text
     hosts.prometheus.wait_for("count(hostile_metric) == 2")
 
