@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -81,10 +82,11 @@ def application(tmp_path: Path, name: str, hot: bool) -> FastAPI:
 
 
 @asynccontextmanager
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: FastAPI, root_path: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app, root_path=root_path)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bridge") as http,
+        httpx.AsyncClient(transport=transport, base_url="http://bridge") as http,
     ):
         yield http
 
@@ -94,9 +96,9 @@ def normal(text: str) -> str:
     return TIMES.sub("<time>", UUIDS.sub("<uuid>", text))
 
 
-async def answers(app: FastAPI) -> list[tuple[int, str, dict[str, str]]]:
+async def answers(app: FastAPI, root_path: str) -> list[tuple[int, str, dict[str, str]]]:
     seen = []
-    async with client(app) as http:
+    async with client(app, root_path) as http:
         for method, path, body, key, extra in REQUESTS:
             headers = {"content-type": "application/json", **({"x-api-key": key} if key else {}), **extra}
             content = (
@@ -106,7 +108,7 @@ async def answers(app: FastAPI) -> list[tuple[int, str, dict[str, str]]]:
                 if body is None
                 else httpx.Request(method, "http://x", json=body).content
             )
-            answer = await http.request(method, path, content=content, headers=headers)
+            answer = await http.request(method, root_path + path, content=content, headers=headers)
             kept = {
                 name: answer.headers[name]
                 for name in ("content-type", "allow", "retry-after")
@@ -127,7 +129,8 @@ def counted(app: FastAPI) -> dict[tuple[str, str], float]:
     }
 
 
-def test_the_hot_routes_answer_as_fastapis_router_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize("root_path", ["", "/bridge"])  # behind a proxy that serves it under a path
+def test_the_hot_routes_answer_as_fastapis_router_does(tmp_path: Path, root_path: str) -> None:
     hot, routed = application(tmp_path, "hot", hot=True), application(tmp_path, "routed", hot=False)
     taken: list[str] = []
     original = HotRoutes.handle
@@ -138,10 +141,10 @@ def test_the_hot_routes_answer_as_fastapis_router_does(tmp_path: Path) -> None:
 
     HotRoutes.handle = staticmethod(spy)  # type: ignore[method-assign]
     try:
-        hot_answers = asyncio.run(answers(hot))
+        hot_answers = asyncio.run(answers(hot, root_path))
         hot_taken = list(taken)
         taken.clear()
-        routed_answers = asyncio.run(answers(routed))
+        routed_answers = asyncio.run(answers(routed, root_path))
     finally:
         HotRoutes.handle = staticmethod(original)  # type: ignore[method-assign]
     assert hot_answers == routed_answers

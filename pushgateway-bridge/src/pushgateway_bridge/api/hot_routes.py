@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, APIRouter
+from starlette._utils import get_route_path  # what Route.matches matches against
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,8 +41,12 @@ class HotRoutes:
     def __init__(self, app: ASGIApp, application: FastAPI, routes: Sequence[APIRoute]) -> None:
         self.app = app
         self.router = application.router
-        self.routes: dict[str, tuple[APIRoute, ...]] = {
-            method: tuple(route for route in routes if method in (route.methods or ()))
+        # Each route with the literal start of its path: a path that does not start so cannot match, and
+        # str.startswith costs a small part of the pattern match it saves.
+        self.routes: dict[str, tuple[tuple[str, APIRoute], ...]] = {
+            method: tuple(
+                (route.path.split("{", 1)[0], route) for route in routes if method in (route.methods or ())
+            )
             for method in HOT_METHODS
         }
         # The handlers FastAPI gives its ExceptionMiddleware: all but 500's (ServerErrorMiddleware's).
@@ -54,7 +59,10 @@ class HotRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in HOT_METHODS:
-            for route in self.routes[scope["method"]]:
+            path = get_route_path(scope)  # what the patterns match: the path without a root_path
+            for start, route in self.routes[scope["method"]]:
+                if not path.startswith(start):
+                    continue
                 # Starlette's match (pattern, converters, method): APIRoute's own first looks for the
                 # context FastAPI's router would have put in the scope, of which there is none here.
                 match, child_scope = Route.matches(route, scope)
