@@ -150,7 +150,7 @@ def feed_bridge(url: str) -> None:
         assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cadvisor() -> Iterator[str]:
     """cAdvisor-shaped series (fixtures/cadvisor.prom) on /metrics: cAdvisor itself cannot run here."""
     body = CADVISOR_FIXTURE.read_bytes()
@@ -247,10 +247,18 @@ def live_names(stack: Stack, tmp_path: Path, cadvisor: str) -> tuple[set[str], P
     return {sample["metric"]["__name__"] for sample in result}, prometheus
 
 
+@pytest.fixture(scope="module")
+def live_stack(
+    module_stack: Stack, tmp_path_factory: pytest.TempPathFactory, cadvisor: str
+) -> tuple[set[str], Prometheus]:
+    """`live_names` once for the module (about 10 s to start and fill): both tests only read it."""
+    return live_names(module_stack, tmp_path_factory.mktemp("live"), cadvisor)
+
+
 def test_every_metric_a_dashboard_names_is_produced_by_the_bundle(
-    stack: Stack, tmp_path: Path, cadvisor: str
+    live_stack: tuple[set[str], Prometheus],
 ) -> None:
-    live, _ = live_names(stack, tmp_path, cadvisor)
+    live, _ = live_stack
     assert {"node_load1", "node_rpi_throttled", "up", "ALERTS", "scrape_duration_seconds"} <= live
     if shutil.which("pushgateway-bridge", path=str(Path(sys.executable).parent)):
         assert "bridge_http_requests_total" in live, "the bridge was scraped but exposes none of its metrics"
@@ -277,9 +285,9 @@ def test_every_metric_a_dashboard_names_is_produced_by_the_bundle(
     assert len(catalogue_only) <= 5, sorted(catalogue_only)
 
 
-def test_dashboard_queries_run_on_the_live_stack(stack: Stack, tmp_path: Path, cadvisor: str) -> None:
+def test_dashboard_queries_run_on_the_live_stack(live_stack: tuple[set[str], Prometheus]) -> None:
     """Host and bundle queries return data from the real exporter; none fails to execute."""
-    _, prometheus = live_names(stack, tmp_path, cadvisor)
+    _, prometheus = live_stack
     with_data = set()
     for query in queries("prometheus"):
         response = requests.get(
