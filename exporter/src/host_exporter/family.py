@@ -25,7 +25,7 @@ def _checked(name: str, typ: str) -> str:
 class Family(Metric):
     """A family of one type; `add_metric(label values, value)` as prometheus_client's families take it."""
 
-    typ = "untyped"
+    typ = "unknown"  # what prometheus_client calls untyped
 
     def __init__(
         self, name: str, documentation: str, labels: Sequence[str] = (), value: float | None = None
