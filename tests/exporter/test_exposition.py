@@ -17,6 +17,7 @@ from prometheus_client.metrics_core import (
     UnknownMetricFamily,
 )
 
+from host_exporter.family import CounterFamily, Family, GaugeFamily
 from host_exporter.web.exposition import TextExposition
 
 VALUES = [
@@ -98,3 +99,31 @@ def utf8_name() -> Metric:
 def test_what_it_does_not_write_itself_comes_from_generate_latest(odd: object) -> None:
     families = registry(*common_families(), odd())  # type: ignore[operator]
     assert TextExposition().encode(families) == generate_latest(families)
+
+
+def own_families(value_label: str = "a") -> list[Metric]:
+    """common_families, built with the collectors' own families (host_exporter/family.py)."""
+    gauge = GaugeFamily("node_gauge", 'help with \\ a backslash,\na newline and "quotes"', labels=["b", "a"])
+    for index, value in enumerate(VALUES):
+        gauge.add_metric([f"{value_label}-{index}", 'esc \\ "q"\nnl é'], value)
+    counter = CounterFamily("node_things", "Things.", labels=["device"])
+    counter.add_metric(["sda"], 12)
+    counter.add_metric(["sdb"], 1.25e9)
+    untyped = Family("node_untyped", "")
+    untyped.add_metric([], 7)
+    plain = GaugeFamily("node_plain", "No labels.", value=-0.5)
+    return [gauge, counter, untyped, plain]
+
+
+def test_the_collectors_families_give_what_prometheus_clients_give() -> None:
+    """The same text as prometheus_client's own families, written directly and by generate_latest alike
+    (which reads `.samples`), the first time and again from the caches of headers, prefixes and values."""
+    expected = generate_latest(registry(*common_families()))
+    own = registry(*own_families())
+    assert generate_latest(own) == expected
+    encoder = TextExposition()
+    assert encoder.encode(own) == expected
+    assert encoder.encode(registry(*own_families())) == expected
+    assert encoder.encode(registry(*own_families("z"))) == generate_latest(registry(*common_families("z")))
+    with pytest.raises(ValueError, match="cannot be empty"):  # the names prometheus_client refuses
+        GaugeFamily("", "No name.")
