@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from bridge.conftest import ADMIN_KEY, BridgeFactory
-from stack import Pushgateway
+from bridge.conftest import ADMIN_KEY, Bridge, bridge_starter
+from stack import Stack
 
 REPEATED = [
     ("/api/notifications", "user_id"),
@@ -18,11 +18,15 @@ REPEATED = [
 ]
 
 
+@pytest.fixture(scope="module")
+def bridge(module_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Bridge:
+    """One bridge for the module's cases (a bridge takes about 1.5 s to start): each only reads."""
+    starter = bridge_starter(module_stack, tmp_path_factory.mktemp("bridge"))
+    return starter(module_stack.pushgateway().url)
+
+
 @pytest.mark.parametrize(("path", "name"), REPEATED)
-def test_a_parameter_given_twice_is_a_422_naming_it(
-    bridge_factory: BridgeFactory, pushgateway: Pushgateway, path: str, name: str
-) -> None:
-    bridge = bridge_factory(pushgateway.url)
+def test_a_parameter_given_twice_is_a_422_naming_it(bridge: Bridge, path: str, name: str) -> None:
     twice = requests.get(
         f"{bridge.url}{path}", params=[(name, "a"), (name, "b")], headers={"x-api-key": ADMIN_KEY}, timeout=10
     )
