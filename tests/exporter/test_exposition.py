@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -42,18 +43,22 @@ def registry(*families: Metric) -> CollectorRegistry:
     return registry
 
 
-def common_families(value_label: str = "a") -> list[Metric]:
-    gauge = GaugeMetricFamily(
-        "node_gauge", 'help with \\ a backslash,\na newline and "quotes"', labels=["b", "a"]
-    )
+# The family classes of a gauge, a counter and an untyped metric: prometheus_client's, and the collectors'.
+CLIENTS = (GaugeMetricFamily, CounterMetricFamily, UnknownMetricFamily)
+OWN = (GaugeFamily, CounterFamily, Family)
+
+
+def common_families(value_label: str = "a", kinds: tuple[type[Any], ...] = CLIENTS) -> list[Metric]:
+    gauge_family, counter_family, unknown_family = kinds
+    gauge = gauge_family("node_gauge", 'help with \\ a backslash,\na newline and "quotes"', labels=["b", "a"])
     for index, value in enumerate(VALUES):
         gauge.add_metric([f"{value_label}-{index}", 'esc \\ "q"\nnl é'], value)
-    counter = CounterMetricFamily("node_things", "Things.", labels=["device"])
+    counter = counter_family("node_things", "Things.", labels=["device"])
     counter.add_metric(["sda"], 12)
     counter.add_metric(["sdb"], 1.25e9)
-    untyped = UnknownMetricFamily("node_untyped", "")
+    untyped = unknown_family("node_untyped", "")
     untyped.add_metric([], 7)
-    plain = GaugeMetricFamily("node_plain", "No labels.", value=-0.5)
+    plain = gauge_family("node_plain", "No labels.", value=-0.5)
     return [gauge, counter, untyped, plain]
 
 
@@ -103,16 +108,7 @@ def test_what_it_does_not_write_itself_comes_from_generate_latest(odd: object) -
 
 def own_families(value_label: str = "a") -> list[Metric]:
     """common_families, built with the collectors' own families (host_exporter/family.py)."""
-    gauge = GaugeFamily("node_gauge", 'help with \\ a backslash,\na newline and "quotes"', labels=["b", "a"])
-    for index, value in enumerate(VALUES):
-        gauge.add_metric([f"{value_label}-{index}", 'esc \\ "q"\nnl é'], value)
-    counter = CounterFamily("node_things", "Things.", labels=["device"])
-    counter.add_metric(["sda"], 12)
-    counter.add_metric(["sdb"], 1.25e9)
-    untyped = Family("node_untyped", "")
-    untyped.add_metric([], 7)
-    plain = GaugeFamily("node_plain", "No labels.", value=-0.5)
-    return [gauge, counter, untyped, plain]
+    return common_families(value_label, OWN)
 
 
 def test_the_collectors_families_give_what_prometheus_clients_give() -> None:
