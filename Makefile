@@ -50,8 +50,12 @@ lint: venv
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy $(LINT_PATHS)
 
+# Two workers, each taking whole test files (a file's shared stack is built once): the suite spends much of
+# its time waiting on Prometheus, Alertmanager and the bridges, so two halve it on a 2-core machine.
+# `make test PYTEST_WORKERS=0` runs it in one process; pytest run directly is one process too.
+PYTEST_WORKERS ?= 2
 pytest: venv
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 rules: venv
 	$(PY) -m generator
