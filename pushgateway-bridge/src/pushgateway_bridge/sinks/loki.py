@@ -72,26 +72,25 @@ def push_bodies(payloads: Sequence[Mapping[str, Any]], max_bytes: int) -> Iterat
     be retried for ever. Each entry is encoded once and the body joined from the pieces, so its size is
     known exactly as it grows."""
     streams: dict[tuple[tuple[str, str], ...], tuple[bytes, list[tuple[int, bytes]]]] = {}
+    encoded_labels: dict[tuple[tuple[str, str], ...], bytes] = {}  # each label set's JSON, made once a call
     size = len(_EMPTY_BODY)
     for payload in payloads:
         labels, ts_ns, line, metadata = entry(payload)
         value = compact([ts_ns, line, metadata] if metadata else [ts_ns, line]).encode()
         ident = tuple(sorted(labels.items()))  # a stream is a label set
-        cost = len(value) + 1  # and a comma
-        if streams and size + cost + (0 if ident in streams else _new_stream(labels)) > max_bytes:
+        labels_json = encoded_labels.get(ident)
+        if labels_json is None:
+            labels_json = encoded_labels[ident] = compact(labels).encode()
+        new_stream = len(_STREAM_SHAPE) + len(labels_json)
+        cost = len(value) + 1 + (0 if ident in streams else new_stream)  # the entry and its comma
+        if streams and size + cost > max_bytes:
             yield _joined(streams)
             streams, size = {}, len(_EMPTY_BODY)
-        if ident not in streams:
-            streams[ident] = (compact(labels).encode(), [])
-            cost += _new_stream(labels)
-        streams[ident][1].append((int(ts_ns), value))
+            cost = len(value) + 1 + new_stream
+        streams.setdefault(ident, (labels_json, []))[1].append((int(ts_ns), value))
         size += cost
     if streams:
         yield _joined(streams)
-
-
-def _new_stream(labels: Mapping[str, str]) -> int:
-    return len(_STREAM_SHAPE) + len(compact(labels).encode())
 
 
 _EMPTY_BODY = b'{"streams":[]}'
