@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from pushgateway_bridge import __version__
 from pushgateway_bridge.api import errors
-from pushgateway_bridge.api.hot_routes import HotRoutes, hot_routes
+from pushgateway_bridge.api.hot_routes import HotRoutes
 from pushgateway_bridge.api.middleware import BridgeMiddleware
 from pushgateway_bridge.api.query_params import one_value_each
 from pushgateway_bridge.api.routes import (
@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(build_router(bridge.hub, bridge.notifications.replay, authorize))
     # Added first, so inside BridgeMiddleware: the hot routes' requests are counted and limited alike.
-    app.add_middleware(HotRoutes, application=app, routes=hot_routes(hot))
+    app.add_middleware(HotRoutes, application=app, routers=hot)
     app.add_middleware(BridgeMiddleware, metrics=bridge.metrics, max_body_bytes=settings.max_body_bytes)
     # The batch limit is a setting, so the model cannot carry it: the document is built once, here.
     batch = app.openapi()["components"]["schemas"]["SidecarBatch"]["properties"]["events"]

@@ -27,22 +27,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 HOT_METHODS = frozenset({"POST", "PUT"})
 
 
-def hot_routes(routers: Sequence[APIRouter]) -> list[APIRoute]:
-    """The routers' write routes, in the routers' order."""
-    return [
-        route
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute) and (route.methods or set()) & HOT_METHODS
-    ]
-
-
 class HotRoutes:
-    def __init__(self, app: ASGIApp, application: FastAPI, routes: Sequence[APIRoute]) -> None:
+    def __init__(self, app: ASGIApp, application: FastAPI, routers: Sequence[APIRouter]) -> None:
         self.app = app
         self.router = application.router
         # Each route with the literal start of its path: a path that does not start so cannot match, and
         # str.startswith costs a small part of the pattern match it saves.
+        routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
         self.routes: dict[str, tuple[tuple[str, APIRoute], ...]] = {
             method: tuple(
                 (route.path.split("{", 1)[0], route) for route in routes if method in (route.methods or ())
