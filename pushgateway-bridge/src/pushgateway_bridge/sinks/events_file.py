@@ -10,22 +10,18 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.rotation import rotate
 from pushgateway_bridge.sinks.base import SinkError
-from pushgateway_bridge.sinks.loki import entry
+from pushgateway_bridge.sinks.loki import entry_parts
 
 
 def _record(payload: dict[str, Any]) -> str:
-    """The entry's line (a compact JSON object) with `labels` and `ts_ns` added as its last keys. Appended
-    as text, which is what decoding and re-encoding it gave, unless the line may hold those keys already."""
-    labels, ts_ns, line, _metadata = entry(payload)
-    tail = json.dumps({"labels": labels, "ts_ns": ts_ns}, separators=(",", ":"))
-    if line.startswith("{") and line.endswith("}") and '"labels"' not in line and '"ts_ns"' not in line:
-        return f"{line[:-1]},{tail[1:]}\n" if line != "{}" else f"{tail}\n"
-    record = json.loads(line)
-    record["labels"] = labels
-    record["ts_ns"] = ts_ns
-    return json.dumps(record, separators=(",", ":")) + "\n"
+    """The entry's line (a compact JSON object) with `labels` and `ts_ns` added as its last keys (in their
+    place, should the line hold them already), encoded once."""
+    labels, ts_ns, line, _metadata = entry_parts(payload)
+    fields = json.loads(line) if isinstance(line, str) else line
+    return compact({**fields, "labels": labels, "ts_ns": ts_ns}) + "\n"
 
 
 class EventsFileSink:

@@ -32,8 +32,17 @@ class Entry(NamedTuple):
 def entry(payload: Mapping[str, Any]) -> Entry:
     """The Loki entry of an outbox event. Items bridge 0.1.0 stored are Loki entries already (labels, ts_ns,
     line, metadata), so an outbox kept across the upgrade is sent as it was stored."""
+    labels, ts_ns, line, metadata = entry_parts(payload)
+    return Entry(labels, ts_ns, line if isinstance(line, str) else compact(line), metadata)
+
+
+def entry_parts(
+    payload: Mapping[str, Any],
+) -> tuple[dict[str, str], str, dict[str, Any] | str, dict[str, str]]:
+    """`entry`'s parts, the line not yet encoded (a str only for an item stored as a Loki entry): for a sink
+    that adds to the line, which then encodes it once."""
     if "ts_ns" in payload:
-        return Entry(payload["labels"], payload["ts_ns"], payload["line"], payload.get("metadata") or {})
+        return payload["labels"], payload["ts_ns"], payload["line"], payload.get("metadata") or {}
     event = cast(Event, payload)
     received = event["received"]
     at = event.get("at")
@@ -58,7 +67,7 @@ def entry(payload: Mapping[str, Any]) -> Entry:
     trace_id = event.get("trace_id")
     if trace_id:
         metadata["trace_id"] = trace_id
-    return Entry(labels, str(int(entry_time * 1e9)), compact(line), metadata)
+    return labels, str(int(entry_time * 1e9)), line, metadata
 
 
 def push_body(payloads: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

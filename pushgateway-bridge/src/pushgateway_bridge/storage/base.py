@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast, overload
+from typing import Any, NamedTuple, Protocol, cast, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage.records import Body, Page, RecordWrite
@@ -40,9 +40,9 @@ class OutboxItem:
     payload: Mapping[str, Any]  # a JSON object: a neutral event, an alert, a notification
 
 
-@dataclass(frozen=True)
-class Pending:
-    """An outbox row due for delivery."""
+class Pending(NamedTuple):
+    """An outbox row due for delivery. A tuple: a frozen dataclass's __init__ cost a microsecond a row,
+    and delivery reads tens of thousands of rows a second."""
 
     id: int
     downstream: str
