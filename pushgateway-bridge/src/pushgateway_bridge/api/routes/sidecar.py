@@ -41,6 +41,7 @@ async def accept_events(
     fresh = dict(zip(client_ids, bridge.storage.claim(client_ids), strict=True)) if client_ids else {}
     claimed = [event_id for event_id, new in fresh.items() if new]
     duplicates = 0
+    fields = event_log.sidecar_fields(events)
     try:
         for index, event in enumerate(events):
             event_id = ids[index]
@@ -53,7 +54,7 @@ async def accept_events(
             previous = states.get(key) or bridge.storage.get(SIDECAR, key)
             states[key] = ent.sidecar_event(previous, event, now)
             applied.setdefault(key, []).append(event)
-            logged_event = event_log.sidecar_event(event, event_id, now)
+            logged_event = event_log.sidecar_event(event, fields[index], event_id, now)
             if originals is not None:  # with the id the bridge gave it, if the client gave none
                 original = originals[index]
                 logged_event["original"] = (
