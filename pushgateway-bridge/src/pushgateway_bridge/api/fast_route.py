@@ -134,9 +134,16 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     return None, False
 
 
+Planned = Callable[[Request], Awaitable[Response | None]]
+
+
 class FastRoute(APIRoute):
     """An APIRoute answering the requests its Plan accepts without FastAPI's body parsing and dependency
     solving; the others, and every route it cannot plan, through FastAPI's handler as usual."""
+
+    # The route's own planned path (None if it has none): the endpoint's answer, or None where FastAPI's
+    # handler must answer. For a caller that, like api/hot_routes.py, goes to FastAPI's only when need be.
+    planned: Planned | None = None
 
     def get_route_handler(self) -> Handler:
         standard = super().get_route_handler()
@@ -152,10 +159,14 @@ class FastRoute(APIRoute):
             return standard
         endpoint: Callable[..., Awaitable[Response]] = self.endpoint
 
-        async def handler(request: Request) -> Response:
+        async def planned(request: Request) -> Response | None:
             arguments = await route_plan.arguments(request)
-            if arguments is None:
-                return await standard(request)
-            return await endpoint(**arguments)
+            return None if arguments is None else await endpoint(**arguments)
 
+        async def handler(request: Request) -> Response:
+            response = await planned(request)
+            return await standard(request) if response is None else response
+
+        if effective is None:  # the route's own handler, not one of an include's
+            self.planned = planned
         return handler
