@@ -12,7 +12,12 @@ def compact(value: Any) -> str:
     """The JSON json.dumps(value, default=str, separators=(",", ":")) gives, with non-ASCII characters
     as UTF-8 rather than \\u escapes. Strings UTF-8 cannot hold (lone surrogates, which a JSON body may
     carry as escapes) go through json.dumps, which escapes them."""
+    return compact_bytes(value).decode()
+
+
+def compact_bytes(value: Any) -> bytes:
+    """`compact(value)` as UTF-8."""
     try:
-        return to_json(value, fallback=str).decode()
+        return to_json(value, fallback=str)
     except PydanticSerializationError:
-        return json.dumps(value, default=str, separators=(",", ":"))
+        return json.dumps(value, default=str, separators=(",", ":")).encode()
