@@ -19,6 +19,7 @@ from bridge.conftest import BRIDGE_BIN
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Storage
 from pushgateway_bridge.storage.group_commit import Waiter
+from pushgateway_bridge.storage.outbox import DECODE_ROWS
 from pushgateway_bridge.storage.postgres import PostgresStorage
 from pushgateway_bridge.storage.records import Page, RecordWrite
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
@@ -100,6 +101,29 @@ def test_outbox_items_are_due_in_order_retried_later_and_dead_lettered(storage: 
     assert storage.dead_letters("loki") == [("loki", "k2", "400 bad request")]
     assert storage.pending_stats()["loki"][0] == 2
     assert storage.pending_total() == 2
+
+
+def test_a_long_run_of_due_items_is_read_whole_in_order_past_those_not_due(tmp_path: Path) -> None:
+    """More items than one read decodes at a time (storage/outbox.py reads SQLite's in parts): every due
+    one, in order, up to the limit; one retried later is skipped wherever it falls."""
+    count = 3 * DECODE_ROWS + 7
+    storage = SQLiteStorage(tmp_path / "bridge.sqlite3", count)
+    try:
+        long_run_of_due_items(storage, count)
+    finally:
+        storage.close()
+
+
+def long_run_of_due_items(storage: Storage, count: int) -> None:
+    storage.commit([], [OutboxItem("loki", f"k{i}", {"n": i}) for i in range(count)])
+    retried = storage.due("loki", now=float("inf"), limit=count)
+    assert [item.payload["n"] for item in retried] == list(range(count))
+    later = {n for n in range(count) if n % 97 == 0}
+    storage.retry_later([item.id for item in retried if item.payload["n"] in later], float("inf"), "503")
+    due = storage.due("loki", now=time.time() + 3600, limit=count)
+    assert [item.payload["n"] for item in due] == [n for n in range(count) if n not in later]
+    limited = storage.due("loki", now=time.time() + 3600, limit=DECODE_ROWS + 3)
+    assert [item.id for item in limited] == [item.id for item in due[: DECODE_ROWS + 3]]
 
 
 def test_records_are_paged_filtered_and_changed_with_their_deliveries(storage: Storage) -> None:

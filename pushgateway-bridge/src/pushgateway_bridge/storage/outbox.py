@@ -20,6 +20,8 @@ from pydantic_core import from_json
 from pushgateway_bridge.storage.base import Pending, SpoolFull
 from pushgateway_bridge.storage.group_commit import Job, chunks, placeholders
 
+DECODE_ROWS = 500  # outbox items decoded in one call: 2 to 3 ms of the GIL
+
 
 class Outbox:
     def __init__(self, path: Path, spool_max: int, pending: int, max_params: int) -> None:
@@ -49,14 +51,24 @@ class Outbox:
     # --- reading --------------------------------------------------------------------------------------
 
     def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
-        # One row holding a JSON array, not `limit` rows: each row fetched lets go of the GIL.
-        with self.lock:
-            (found,) = self.reader.execute(
-                "SELECT json_group_array(json_array(id, key, json(payload), attempts, created)) FROM"
-                " (SELECT * FROM outbox WHERE downstream = ? AND next_attempt <= ? ORDER BY id LIMIT ?)",
-                (downstream, now, limit),
-            ).fetchone()
-        rows = sorted(_decoded(found))
+        # Read DECODE_ROWS items a query, each query's rows as one JSON array, not an SQL row an item:
+        # each row fetched lets go of the GIL, and waits to get it back. Not one array for all: decoding
+        # 10,000 items in one call held the GIL for some 40 ms, which every request waited out.
+        rows: list[list[Any]] = []
+        after = 0  # ids start at 1
+        while len(rows) < limit:
+            with self.lock:
+                (found,) = self.reader.execute(
+                    "SELECT json_group_array(json_array(id, key, json(payload), attempts, created)) FROM"
+                    " (SELECT * FROM outbox WHERE downstream = ? AND id > ? AND next_attempt <= ?"
+                    " ORDER BY id LIMIT ?)",
+                    (downstream, after, now, min(DECODE_ROWS, limit - len(rows))),
+                ).fetchone()
+            part = sorted(_decoded(found))
+            rows.extend(part)
+            if len(part) < DECODE_ROWS:
+                break
+            after = part[-1][0]
         return [Pending(row[0], downstream, row[1], row[2], row[3], row[4]) for row in rows]
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
