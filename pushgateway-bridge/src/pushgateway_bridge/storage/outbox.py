@@ -20,7 +20,7 @@ from pydantic_core import from_json
 from pushgateway_bridge.storage.base import Pending, SpoolFull
 from pushgateway_bridge.storage.group_commit import Job, chunks, placeholders
 
-DECODE_ROWS = 500  # outbox items decoded in one call: 2 to 3 ms of the GIL
+DECODE_ROWS = 2_500  # outbox items decoded in one call: about 10 ms of the GIL
 
 
 class Outbox:
