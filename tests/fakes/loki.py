@@ -76,7 +76,7 @@ def check_entry(labels: dict[str, str], value: Any, now_ns: int) -> dict[str, An
 
 
 class LokiReceiver(FakeHttpServer):
-    """`fail_with` makes it answer pushes with an error status instead."""
+    """`fail_with` makes it answer pushes with an error status instead; `delay_seconds` answer slowly."""
 
     methods = ("GET", "POST")
 
@@ -88,12 +88,14 @@ class LokiReceiver(FakeHttpServer):
         self.pushes = 0
         self.failed = 0  # pushes answered with `fail_with`
         self.fail_with: int | None = None
+        self.delay_seconds = 0.0  # before each push is answered: a Loki slower than the bridge's intake
 
     def answer(self, request: Request) -> Answer:
         if request.method == "GET":
             return Answer(200 if request.path == "/ready" else 404, b"ready\n")
         if request.path != "/loki/api/v1/push":
             return Answer(404, b"not found\n")
+        time.sleep(self.delay_seconds)
         if self.fail_with is not None:
             with self.lock:
                 self.failed += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 from prometheus_client import Counter
@@ -34,6 +35,7 @@ from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, 
 from pushgateway_bridge.storage.records import RecordWrite
 
 log = logging.getLogger("pushgateway_bridge")
+BACKPRESSURE_POLL_SECONDS = 0.01  # how often a waiting write looks at the backlog again
 
 
 class Bridge:
@@ -181,6 +183,10 @@ class Bridge:
         settler = self.settler
         if settler is None or settler.loop is not asyncio.get_running_loop():
             settler = self.settler = _Settler(asyncio.get_running_loop())
+        if self.settings.backpressure_pending_items and (
+            self.storage.pending_total() >= self.settings.backpressure_pending_items
+        ):
+            await self.wait_for_delivery()
         committed = settler.loop.create_future()
         try:
             self.storage.submit(writes, outbox, lambda error: settler.settle(committed, error), seen, records)
@@ -208,6 +214,19 @@ class Bridge:
             loki.wake.set()
         if self.integrations:
             self.integrations.wake(self.storage.pending_total())
+
+    async def wait_for_delivery(self) -> None:
+        """Until the backlog is under backpressure_pending_items, a worker fails or the wait is up."""
+        limit = self.settings.backpressure_pending_items
+        started = time.monotonic()
+        deadline = started + self.settings.backpressure_max_wait_seconds
+        while (
+            self.storage.pending_total() >= limit
+            and not any(worker.failures for worker in self.workers.values())
+            and time.monotonic() < deadline
+        ):
+            await asyncio.sleep(BACKPRESSURE_POLL_SECONDS)
+        self.metrics.backpressure.inc(time.monotonic() - started)
 
 
 class _Settler:

@@ -76,6 +76,11 @@ DOWNSTREAM_UP = OwnMetric(
     ("downstream",),
 )
 SPOOL_FULL = OwnMetric("bridge_spool_full", "gauge", "1 while new events are refused (503).")
+BACKPRESSURE = OwnMetric(
+    "bridge_backpressure_seconds_total",
+    "counter",
+    "Time writes waited for delivery to catch up (backpressure_pending_items), summed over the writes.",
+)
 REJECTED = OwnMetric("bridge_rejected_total", "counter", "Requests refused, by reason.", ("reason",))
 GROUPS_EXPIRED = OwnMetric(
     "bridge_groups_expired_total",
@@ -116,6 +121,7 @@ OWN_METRICS = (
     FORWARDED,
     DOWNSTREAM_UP,
     SPOOL_FULL,
+    BACKPRESSURE,
     REJECTED,
     GROUPS_EXPIRED,
     DEAD_LETTERS,
@@ -203,6 +209,7 @@ class BridgeMetrics:
         self.forwarded = _counter(FORWARDED, r)
         self.downstream_up = _gauge(DOWNSTREAM_UP, r)
         self.spool_full = _gauge(SPOOL_FULL, r)
+        self.backpressure = _counter(BACKPRESSURE, r)
         self.rejected = _counter(REJECTED, r)
         self.groups_expired = _counter(GROUPS_EXPIRED, r)
         self.dead_letters = _counter(DEAD_LETTERS, r)

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_batch_events: int = Field(default=1000, gt=0)
     spool_max_events: int = Field(default=1_000_000, gt=0)  # undelivered events before 503
+    # Backpressure: with this many undelivered outbox items and every downstream delivering, a write waits
+    # (up to backpressure_max_wait_seconds) for delivery to catch up before it is committed. Intake faster
+    # than delivery only fills the spool, to end in 503s; a downstream that is failing does not count (its
+    # items wait for their retry, and the spool is there to hold them). 0: never wait.
+    backpressure_pending_items: int = Field(default=30_000, ge=0)
+    backpressure_max_wait_seconds: float = Field(default=2.0, ge=0)
     flush_interval_seconds: float = Field(default=1.0, gt=0)
     retry_initial_seconds: float = Field(default=0.5, gt=0)
     retry_max_seconds: float = Field(default=60.0, gt=0)
