@@ -21,7 +21,7 @@ from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, APIRouter
 from starlette._utils import get_route_path  # what Route.matches matches against
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,8 +73,9 @@ class HotRoutes:
         way sets up for FastAPI's handler, about a tenth of a heartbeat's CPU."""
         planned = getattr(scope["route"], "planned", None)
         if planned is not None:
-            body = await read_body(receive)
-            response = await planned(Request(scope, replay(body, receive), send))
+            request = Request(scope, receive, send)
+            body = await request.body()  # kept by the Request; replayed to FastAPI's handler if need be
+            response = await planned(request)
             if response is not None:
                 await response(scope, receive, send)
                 return
@@ -85,18 +86,6 @@ class HotRoutes:
     async def route_handle(scope: Scope, receive: Receive, send: Send) -> None:
         route: APIRoute = scope["route"]
         await route.handle(scope, receive, send)
-
-
-async def read_body(receive: Receive) -> bytes:
-    """The request's body, as Request.body reads it (ClientDisconnect if the client went away)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

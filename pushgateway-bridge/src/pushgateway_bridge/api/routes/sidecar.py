@@ -41,8 +41,8 @@ async def accept_events(
     fresh = dict(zip(client_ids, bridge.storage.claim(client_ids), strict=True)) if client_ids else {}
     claimed = [event_id for event_id, new in fresh.items() if new]
     duplicates = 0
-    fields = event_log.sidecar_fields(events)
     try:
+        fields = event_log.sidecar_fields(events)
         for index, event in enumerate(events):
             event_id = ids[index]
             if event_id and not fresh.pop(event_id, False):
