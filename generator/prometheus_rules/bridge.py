@@ -1,4 +1,5 @@
-"""Rules for the bridge itself: down, a downstream failing, a backlog that does not drain, a full spool."""
+"""Rules for the bridge itself: down, a downstream failing, a backlog that does not drain, writes held back
+for delivery, a full spool."""
 
 from __future__ import annotations
 
@@ -48,6 +49,19 @@ def rule_file(source: Source) -> dict[str, Any]:
                         description="The oldest event waiting for {{ $labels.downstream }} on "
                         "{{ $labels.instance }} is {{ $value | humanizeDuration }} old "
                         f"(more than {bridge.backlog_max_age}).",
+                    ),
+                    alert(
+                        source,
+                        "BridgeBackpressure",
+                        # Seconds waited per second, summed over the writes: how many wait at once.
+                        f"rate(bridge_backpressure_seconds_total{{{job}}}[5m])"
+                        f" > {bridge.backpressure.above:g}",
+                        for_=bridge.backpressure.for_,
+                        severity=bridge.backpressure.severity,
+                        summary="Writes to the bridge wait for its delivery",
+                        description='{{ $value | printf "%.1f" }} writes to {{ $labels.instance }} wait at '
+                        "once, on average, for delivery to catch up (backpressure_pending_items): intake "
+                        "outruns the downstreams. Answers are slower; nothing is refused.",
                     ),
                     alert(
                         source,

@@ -7,10 +7,17 @@ from pydantic import Field
 from generator.source.fields import Duration, LabelValue, Severity, Strict
 
 
+class Backpressure(Strict):
+    above: float = Field(gt=0)  # writes waiting at once, on average (rate of the seconds they waited)
+    for_: Duration = Field(alias="for")
+    severity: Severity
+
+
 class Bridge(Strict):
     job: LabelValue
     downstream_failing_for: Duration
     backlog_max_age: Duration
+    backpressure: Backpressure
 
 
 class LogBurst(Strict):

@@ -1,5 +1,5 @@
-"""The bridge's own alerts' cases: down, a downstream failing, a backlog growing, the spool full, deliveries
-rejected."""
+"""The bridge's own alerts' cases: down, a downstream failing, a backlog growing, writes held back for
+delivery, the spool full, deliveries rejected."""
 
 from __future__ import annotations
 
@@ -59,6 +59,35 @@ BRIDGE_CASES = [
         "BridgeBacklogGrowing",
         {series("bridge_outbox_oldest_pending_age_seconds", downstream="pushgateway", **BRIDGE): "5x5"},
         "1m",
+    ),
+    Case(
+        # 120 s waited each minute: two writes waiting at all times.
+        "BridgeBackpressure fires when writes have waited for delivery, two at a time, for 15m",
+        "BridgeBackpressure",
+        {series("bridge_backpressure_seconds_total", **BRIDGE): "0+120x30"},
+        "25m",
+        [
+            (
+                {"severity": "warning", **BRIDGE},
+                "Writes to the bridge wait for its delivery",
+                "2.0 writes to b:8000 wait at once, on average, for delivery to catch up "
+                "(backpressure_pending_items): intake outruns the downstreams. Answers are slower; nothing is "
+                "refused.",
+            )
+        ],
+    ),
+    Case(
+        # The same load for 10m only: a burst the backlog absorbed.
+        "BridgeBackpressure stays silent when writes waited for less than 15m",
+        "BridgeBackpressure",
+        {series("bridge_backpressure_seconds_total", **BRIDGE): "0+120x10 1200x20"},
+        "25m",
+    ),
+    Case(
+        "BridgeBackpressure stays silent while less than one write waits at a time",
+        "BridgeBackpressure",
+        {series("bridge_backpressure_seconds_total", **BRIDGE): "0+30x30"},
+        "25m",
     ),
     Case(
         "BridgeSpoolFull fires as soon as the spool refuses events",
