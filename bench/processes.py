@@ -1,4 +1,7 @@
-"""What the benchmarks share about the processes they start: a free port, readiness, RSS."""
+"""What the benchmarks share about the processes they start: a free port, readiness, RSS, CPU.
+
+RSS and CPU are the process's with its descendants': the bridge delivers logs from a child process
+(pushgateway_bridge/delivery), and its cost is the bridge's."""
 
 from __future__ import annotations
 
@@ -28,7 +31,25 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"bench: {url} did not become ready")
 
 
+def tree(pid: int) -> list[int]:
+    """`pid` and its living descendants."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        for child in children:
+            found.extend(tree(int(child)))
+    return found
+
+
 def rss_bytes(pid: int) -> int:
+    """The resident memory of the process and its descendants."""
+    return sum(_rss(one) for one in tree(pid))
+
+
+def _rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
@@ -36,6 +57,10 @@ def rss_bytes(pid: int) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
+    """User plus system CPU time the process and its descendants have used so far."""
+    return sum(_cpu(one) for one in tree(pid))
+
+
+def _cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -13,6 +13,7 @@ from prometheus_client import Counter
 from pushgateway_bridge.alerts.reconciler import AlertReconciler
 from pushgateway_bridge.alerts.service import AlertService
 from pushgateway_bridge.auth import Authenticator
+from pushgateway_bridge.delivery.process import DeliveryProcess
 from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
 from pushgateway_bridge.forwarder_remote_write import RemoteWriteWorker
 from pushgateway_bridge.integrations.config import load_integrations
@@ -26,13 +27,13 @@ from pushgateway_bridge.notifications.service import NOTIFICATION, NotificationS
 from pushgateway_bridge.queries.prometheus import PrometheusClient
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.alertmanager import AlertmanagerSink
-from pushgateway_bridge.sinks.events_file import EventsFileSink
-from pushgateway_bridge.sinks.loki import LokiSink
+from pushgateway_bridge.sinks.logs import log_sink
 from pushgateway_bridge.sinks.notify import NotifySink
 from pushgateway_bridge.sinks.remote_write import RemoteWriteSink
 from pushgateway_bridge.storage.backends import Shared, open_storage
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, Storage
 from pushgateway_bridge.storage.records import RecordWrite
+from pushgateway_bridge.storage.sqlite import SQLiteStorage
 
 log = logging.getLogger("pushgateway_bridge")
 BACKPRESSURE_POLL_SECONDS = 0.01  # how often a waiting write looks at the backlog again
@@ -85,20 +86,18 @@ class Bridge:
             self.workers["remote_write"] = RemoteWriteWorker(s, self.storage, self.metrics, sink)
         else:
             self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics)
-        log_sink = (
-            LokiSink(s.loki_url, s.loki_tenant, s.request_timeout_seconds, s.loki_push_max_bytes)
-            if s.loki_url
-            else EventsFileSink(s.events_path, s.events_file_max_bytes, s.events_file_backups)
-        )
-        self.workers["loki"] = OutboxWorker(
-            "loki",
-            log_sink,
-            s,
-            self.storage,
-            self.metrics,
-            s.loki_batch_max_entries,
-            s.flush_interval_seconds,
-        )
+        if s.log_delivery_process and isinstance(self.storage, SQLiteStorage):
+            self.workers["loki"] = DeliveryProcess(s, self.storage, self.metrics)
+        else:
+            self.workers["loki"] = OutboxWorker(
+                "loki",
+                log_sink(s),
+                s,
+                self.storage,
+                self.metrics,
+                s.loki_batch_max_entries,
+                s.flush_interval_seconds,
+            )
         if s.alertmanager_url:
             self.workers["alertmanager"] = OutboxWorker(
                 "alertmanager",

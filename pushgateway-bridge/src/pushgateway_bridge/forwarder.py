@@ -19,7 +19,7 @@ from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
-from pushgateway_bridge.storage.base import Storage, StorageUnavailable
+from pushgateway_bridge.storage.base import OutboxStore, Storage, StorageUnavailable
 
 log = logging.getLogger("pushgateway_bridge.forwarder")
 
@@ -52,7 +52,7 @@ def expire_silent(settings: Settings, storage: Storage, metrics: BridgeMetrics) 
 class Worker(threading.Thread):
     downstream = ""
 
-    def __init__(self, settings: Settings, storage: Storage, metrics: BridgeMetrics) -> None:
+    def __init__(self, settings: Settings, storage: OutboxStore, metrics: BridgeMetrics) -> None:
         super().__init__(name=f"forward-{self.downstream}", daemon=True)
         self.settings = settings
         self.storage = storage
@@ -104,11 +104,20 @@ class Worker(threading.Thread):
             error.message,
         )
 
+    def forwarded(self, count: int, seconds: float) -> None:
+        """`count` items delivered in one call of `seconds`."""
+        self.metrics.forward_duration.labels(self.downstream).observe(seconds)
+        self.metrics.forwarded.labels(self.downstream).inc(count)
+
+    def dead_lettered(self) -> None:
+        self.metrics.dead_letters.labels(self.downstream).inc()
+
 
 class PushgatewayWorker(Worker):
     """Pushes each changed group at most once per flush interval; deletes expired and deleted groups."""
 
     downstream = "pushgateway"
+    storage: Storage
 
     def __init__(self, settings: Settings, storage: Storage, metrics: BridgeMetrics) -> None:
         super().__init__(settings, storage, metrics)
@@ -171,7 +180,7 @@ class PushgatewayWorker(Worker):
                     raise
                 # A group Pushgateway refuses is not retried until the entity changes again.
                 self.failed(error)
-                self.metrics.dead_letters.labels(self.downstream).inc()
+                self.dead_lettered()
             else:
                 self.metrics.forwarded.labels(self.downstream).inc()
             self.storage.mark_pushed(kind, key, version)
@@ -194,7 +203,7 @@ class OutboxWorker(Worker):
         downstream: str,
         sink: BatchSink,
         settings: Settings,
-        storage: Storage,
+        storage: OutboxStore,
         metrics: BridgeMetrics,
         batch_size: int,
         idle_wait: float,
@@ -232,7 +241,7 @@ class OutboxWorker(Worker):
             if len(due) == 1:
                 self.failed(error)
                 self.storage.dead_letter([due[0].id], error.message)
-                self.metrics.dead_letters.labels(self.downstream).inc()
+                self.dead_lettered()
                 return
             # One bad item must not hold back the others: try them one by one.
             for item in due:
@@ -241,7 +250,7 @@ class OutboxWorker(Worker):
     def send(self, due: list[Any]) -> None:
         started = time.perf_counter()
         self.sink.send([item.payload for item in due])
-        self.metrics.forward_duration.labels(self.downstream).observe(time.perf_counter() - started)
+        seconds = time.perf_counter() - started
         self.storage.delivered([item.id for item in due])
-        self.metrics.forwarded.labels(self.downstream).inc(len(due))
+        self.forwarded(len(due), seconds)
         self.up()

@@ -45,6 +45,7 @@ class RemoteWriteWorker(Worker):
     """Writes every live entity's series each flush; staleness markers for series no longer written."""
 
     downstream = "remote_write"
+    storage: Storage
 
     def __init__(
         self, settings: Settings, storage: Storage, metrics: BridgeMetrics, sink: RemoteWriteSink

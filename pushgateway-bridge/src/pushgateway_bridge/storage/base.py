@@ -61,7 +61,20 @@ class StorageUnavailable(Exception):
     stored; the caller should answer 503, and the client send again."""
 
 
-class Storage(Protocol):
+class OutboxStore(Protocol):
+    """What a forwarder delivers outbox items through: the storage, or the delivery process's own view of
+    the same SQLite file (delivery/child.py)."""
+
+    def due(self, downstream: str, now: float, limit: int) -> list[Pending]: ...
+
+    def delivered(self, ids: Sequence[int]) -> None: ...
+
+    def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None: ...
+
+    def dead_letter(self, ids: Sequence[int], error: str) -> None: ...
+
+
+class Storage(OutboxStore, Protocol):
     @overload
     def get(self, kind: Kind[S], key: str) -> S | None: ...
     @overload
@@ -108,14 +121,6 @@ class Storage(Protocol):
     def forget_tombstone(self, kind: str, key: str) -> None: ...
 
     def expire(self, kind: str, older_than: float) -> list[tuple[str, State]]: ...
-
-    def due(self, downstream: str, now: float, limit: int) -> list[Pending]: ...
-
-    def delivered(self, ids: Sequence[int]) -> None: ...
-
-    def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None: ...
-
-    def dead_letter(self, ids: Sequence[int], error: str) -> None: ...
 
     def pending_stats(self) -> dict[str, tuple[int, float | None]]:
         """downstream -> (pending count, oldest created time)."""

@@ -241,6 +241,11 @@ class SQLiteStorage:
         """Permanent failure: the items move to dead_letters, where a person can see why."""
         self.writer.execute(self.outbox.dead_letter_job(ids, error), -len(ids))
 
+    def settled_elsewhere(self, count: int) -> None:
+        """`count` items left the outbox through another connection (the delivery process's)."""
+        with self.mem:
+            self.outbox.committed(0, count)
+
     def record(self, kind: str, key: str) -> Body | None:
         with self.outbox.lock:
             return record_sql.get(self.outbox.reader, kind, key)

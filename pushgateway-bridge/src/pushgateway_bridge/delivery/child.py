@@ -1,0 +1,136 @@
+"""The delivery process: the log downstream's forwarder, on its own connections to the bridge's SQLite file.
+
+Started by `process.py` as `python -m pushgateway_bridge.delivery.child`; reads its setup (pickled, from
+its parent) as the first line of stdin, then wakes; stdin's end stops it once its step is done. It ignores
+SIGINT and SIGTERM: a terminal's Ctrl-C and systemd's stop reach the whole process group, and the bridge
+stops it in order (what it took is delivered and settled, or taken again next time)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import pickle
+import signal
+import sqlite3
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from pushgateway_bridge.delivery import messages
+from pushgateway_bridge.delivery.messages import Relay
+from pushgateway_bridge.forwarder import BatchSink, OutboxWorker
+from pushgateway_bridge.metrics import BridgeMetrics
+from pushgateway_bridge.settings import Settings
+from pushgateway_bridge.sinks.base import SinkError
+from pushgateway_bridge.sinks.logs import log_sink
+from pushgateway_bridge.storage.base import Pending
+from pushgateway_bridge.storage.group_commit import Job
+from pushgateway_bridge.storage.outbox import Outbox
+
+# The bridge's writer holds the file's write lock for one group commit at a time (milliseconds); a
+# settling that waits longer than this fails its step, which is then retried.
+BUSY_TIMEOUT_SECONDS = 30.0
+log = logging.getLogger("pushgateway_bridge.delivery")
+
+
+class ChildOutbox:
+    """The outbox as the forwarder needs it: read as the bridge reads it, settled in a transaction of our
+    own, what left it reported to the bridge (which counts it against the spool limit)."""
+
+    def __init__(self, path: Path, relay: Relay, max_params: int) -> None:
+        self.items = Outbox(path, spool_max=0, pending=0, max_params=max_params)  # reading and SQL only
+        self.db = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+        self.relay = relay
+
+    def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
+        return self.items.due(downstream, now, limit)
+
+    def delivered(self, ids: Sequence[int]) -> None:
+        self._settle(self.items.delete_job(ids), len(ids))
+
+    def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None:
+        self._settle(Outbox.retry_job(ids, next_attempt, error), 0)
+
+    def dead_letter(self, ids: Sequence[int], error: str) -> None:
+        self._settle(Outbox.dead_letter_job(ids, error), len(ids))
+
+    def _settle(self, job: Job, left: int) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            job(self.db)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        if left:
+            self.relay.send(messages.SETTLED, left)
+
+    def close(self) -> None:
+        self.items.close()
+        self.db.close()
+
+
+class RelayedWorker(OutboxWorker):
+    """The forwarder, its metrics and state reported to the bridge instead of recorded here; the bridge
+    records them (and logs failures) as its own thread would."""
+
+    def __init__(self, sink: BatchSink, settings: Settings, store: ChildOutbox, relay: Relay) -> None:
+        super().__init__(
+            "loki",
+            sink,
+            settings,
+            store,
+            BridgeMetrics(),  # never read: every metric goes to the bridge
+            settings.loki_batch_max_entries,
+            settings.flush_interval_seconds,
+        )
+        self.relay = relay
+
+    def up(self) -> None:
+        self.failures = 0
+        self.relay.send(messages.UP)
+
+    def failed(self, error: SinkError) -> None:
+        self.last_error = error.message
+        if not error.permanent:
+            self.failures += 1
+        self.relay.send(messages.FAILED, error.message, error.permanent, error.kind)
+
+    def forwarded(self, count: int, seconds: float) -> None:
+        self.relay.send(messages.FORWARDED, count, seconds)
+
+    def dead_lettered(self) -> None:
+        self.relay.send(messages.DEAD_LETTERED)
+
+
+def listen(wakes: IO[bytes], worker: RelayedWorker, relay: Relay) -> None:
+    """Each line a wake, acknowledged; the end of stdin (the bridge stopping, or gone) stops the worker."""
+    for _line in wakes:
+        worker.wake.set()
+        relay.send(messages.AWAKE)
+    worker.stop()
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    setup = pickle.loads(base64.b64decode(sys.stdin.buffer.readline()))  # noqa: S301  (see above)
+    settings: Settings = setup["settings"]
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    relay = Relay(sys.stdout.buffer)
+    store = ChildOutbox(Path(setup["database"]), relay, setup["max_params"])
+    worker = RelayedWorker(log_sink(settings), settings, store, relay)
+    threading.Thread(target=listen, args=(sys.stdin.buffer, worker, relay), name="wakes", daemon=True).start()
+    worker.run()  # here, not in a thread: it returns once stopped, its sink closed
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The log delivery process (pushgateway_bridge/delivery): with SQLite storage the bridge delivers logs from
+a child process. What the child settles reaches the bridge's spool count, its metrics and state reach
+/metrics and /ready, a child that dies is replaced without losing an event, and it never outlives the
+bridge. (Every other Loki and events-file test runs through the child too: it is the default.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import requests
+
+from bridge.conftest import Bridge, BridgeFactory
+from bridge.test_durability import HEADERS, sidecar_event
+from fakes.loki import LokiReceiver
+from stack import Pushgateway, wait_until
+
+CHILD_MODULE = "pushgateway_bridge.delivery.child"
+
+
+def delivery_children(pid: int) -> list[int]:
+    """The living delivery processes `pid` started."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if CHILD_MODULE in cmdline(int(child)) and running(int(child)):
+                found.append(int(child))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def the_child(bridge: Bridge) -> int:
+    children = wait_until(lambda: delivery_children(bridge.process.pid), what="the delivery process")
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def send(bridge: Bridge, events: int) -> list[str]:
+    body = {"events": [sidecar_event(f"job-{n % 3}") for n in range(events)]}
+    answer = requests.post(f"{bridge.url}/v1/events/batch", json=body, headers=HEADERS, timeout=10)
+    assert answer.status_code == 202, answer.text
+    return list(answer.json()["event_ids"])
+
+
+def ready(bridge: Bridge) -> dict[str, object]:
+    answer = requests.get(f"{bridge.url}/ready", timeout=10)
+    assert answer.status_code == 200
+    return dict(answer.json())
+
+
+def spooled(bridge: Bridge) -> int:
+    return int(ready(bridge)["spool"]["pending"])  # type: ignore[index]
+
+
+def test_logs_are_delivered_by_a_child_whose_settling_reaches_the_spool_count_and_metrics(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory, loki: LokiReceiver
+) -> None:
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url)
+    the_child(bridge)
+    accepted = [event_id for _ in range(3) for event_id in send(bridge, 50)]
+    wait_until(lambda: set(loki.event_ids()) >= set(accepted), what="every event in Loki")
+    # The spool count lives in the bridge: only the child's reports bring it down.
+    wait_until(lambda: spooled(bridge) == 0, what="the spool count back to 0")
+    wait_until(
+        lambda: bridge.own_metric("bridge_forwarded_total", downstream="loki") == len(accepted),
+        what="bridge_forwarded_total",
+    )
+    assert bridge.own_metric("bridge_downstream_up", downstream="loki") == 1
+    assert (bridge.own_metric("bridge_forward_duration_seconds_count", downstream="loki") or 0) >= 1
+
+
+def test_the_childs_failures_reach_ready_and_metrics_and_it_delivers_once_loki_is_back(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory, loki: LokiReceiver
+) -> None:
+    loki.fail_with = 503
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url)
+    accepted = send(bridge, 20)
+
+    def loki_error() -> object:
+        return ready(bridge)["downstreams"]["loki"]["last_error"]  # type: ignore[index]
+
+    error = wait_until(loki_error, what="Loki's error in /ready")
+    assert "503" in str(error), error
+    assert bridge.own_metric("bridge_downstream_up", downstream="loki") == 0
+    assert (bridge.own_metric("bridge_forward_errors_total", downstream="loki") or 0) >= 1
+    assert spooled(bridge) == len(accepted)  # a retry waits in the outbox, still counted
+    loki.fail_with = None
+    wait_until(lambda: set(loki.event_ids()) >= set(accepted), timeout=30, what="delivered once Loki is back")
+    wait_until(lambda: spooled(bridge) == 0, what="the spool count back to 0")
+    assert bridge.own_metric("bridge_downstream_up", downstream="loki") == 1
+
+
+def test_a_child_that_dies_is_replaced_and_every_accepted_event_is_delivered(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory, loki: LokiReceiver
+) -> None:
+    loki.delay_seconds = 0.2  # the child is killed with pushes in flight
+    bridge = bridge_factory(
+        pushgateway.url, loki_url=loki.url, extra_env={"BRIDGE_LOKI_BATCH_MAX_ENTRIES": "10"}
+    )
+    first = the_child(bridge)
+    accepted = send(bridge, 100)
+    wait_until(loki.event_ids, what="a first push")
+    os.kill(first, signal.SIGKILL)
+    replaced = wait_until(
+        lambda: [pid for pid in delivery_children(bridge.process.pid) if pid != first],
+        timeout=30,
+        what="another delivery process",
+    )
+    assert len(replaced) == 1
+    loki.delay_seconds = 0.0
+    accepted += send(bridge, 10)
+    wait_until(lambda: set(loki.event_ids()) >= set(accepted), timeout=30, what="every event in Loki")
+    assert "the delivery process exited" in bridge.process.log()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_the_child_never_outlives_the_bridge(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory, loki: LokiReceiver, stop: signal.Signals
+) -> None:
+    bridge = bridge_factory(pushgateway.url, loki_url=loki.url)
+    child = the_child(bridge)
+    accepted = send(bridge, 10)
+    wait_until(lambda: set(loki.event_ids()) >= set(accepted), what="delivered")
+    os.kill(bridge.process.pid, stop)
+    wait_until(lambda: not running(child), timeout=20, what="the delivery process gone with the bridge")
+
+
+def test_with_the_process_off_logs_are_delivered_from_a_thread(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory, loki: LokiReceiver
+) -> None:
+    bridge = bridge_factory(
+        pushgateway.url, loki_url=loki.url, extra_env={"BRIDGE_LOG_DELIVERY_PROCESS": "false"}
+    )
+    accepted = send(bridge, 30)
+    wait_until(lambda: set(loki.event_ids()) >= set(accepted), what="every event in Loki")
+    wait_until(lambda: spooled(bridge) == 0, what="the spool count back to 0")
+    assert delivery_children(bridge.process.pid) == []
