@@ -65,17 +65,27 @@ def send(bridge: str, batches: list[list[str]]) -> int:
     return duplicates
 
 
-def report(
-    args: argparse.Namespace, count: int, seconds: float, resent: int, rows: list[tuple[str, int]]
-) -> None:
+Row = tuple[str, int, int]  # what, RSS of the bridge with its delivery process, RSS of the bridge alone
+
+
+def measured(what: str, pid: int) -> Row:
+    return what, rss_bytes(pid), rss_bytes(pid, descendants=False)
+
+
+def delivered(bridge: str) -> None:
+    while (own_metric(bridge, "bridge_outbox_pending", downstream="loki") or 0) > 0:
+        time.sleep(0.2)
+
+
+def report(args: argparse.Namespace, count: int, seconds: float, resent: int, rows: list[Row]) -> None:
     print(f"\n## Bridge RSS with a full dedupe window ({count:,} event ids, batches of {args.batch})\n")
     print(f"Accepted in {seconds:.1f} s ({count / seconds:,.0f} events/s, {args.senders} senders).")
     print(f"Resent {2 * args.batch:,} events after the restart: {resent:,} acknowledged as duplicates.\n")
-    print("| point | RSS MB | ratio to the anchor |")
-    print("| --- | ---: | ---: |")
+    print("| point | RSS MB, with the delivery process | ratio to the anchor | the bridge process alone |")
+    print("| --- | ---: | ---: | ---: |")
     anchor = rows[0][1]
-    for name, rss in rows:
-        print(f"| {name} | {rss / MB:.1f} | {rss / anchor:.2f} |")
+    for name, rss, alone in rows:
+        print(f"| {name} | {rss / MB:.1f} | {rss / anchor:.2f} | {alone / MB:.1f} |")
 
 
 def main() -> int:
@@ -109,7 +119,8 @@ def main() -> int:
             processes.append(process)
             wait_ready(f"{bridge}/health")
             send(bridge, [batches[0][:10]])  # warm: every route module and model used once
-            rows = [("before the load (anchor)", rss_bytes(process.pid))]
+            delivered(bridge)  # ... and the delivery process started and used once
+            rows = [measured("before the load (anchor)", process.pid)]
             started = time.monotonic()
             step = max(1, len(batches) // 10)
             with multiprocessing.Pool(args.senders) as pool:
@@ -118,20 +129,19 @@ def main() -> int:
                     shares = [part[i :: args.senders] for i in range(args.senders)]
                     pool.starmap(send, [(bridge, share) for share in shares])
                     accepted = min(len(ids), (done + step) * args.batch)
-                    rows.append((f"{accepted:,} ids accepted", rss_bytes(process.pid)))
+                    rows.append(measured(f"{accepted:,} ids accepted", process.pid))
             seconds = time.monotonic() - started
-            while (own_metric(bridge, "bridge_outbox_pending", downstream="loki") or 0) > 0:
-                time.sleep(0.5)
-            rows.append(("all delivered", rss_bytes(process.pid)))
+            delivered(bridge)
+            rows.append(measured("all delivered", process.pid))
             process.terminate()
             process.wait(timeout=60)
             same_data = {"BRIDGE_LISTEN": bridge[7:], "BRIDGE_DATA_DIR": str(tmp / "bridge" / "data")}
             restarted = start_bridge(tmp, "bridge-again", pushgateway, same_data)
             processes.append(restarted)
             wait_ready(f"{bridge}/health")
-            rows.append(("restarted on the same data", rss_bytes(restarted.pid)))
+            rows.append(measured("restarted on the same data", restarted.pid))
             resent = send(bridge, batches[:1] + batches[-1:])
-            rows.append(("after resending the first and last batch", rss_bytes(restarted.pid)))
+            rows.append(measured("after resending the first and last batch", restarted.pid))
         finally:
             for running in reversed(processes):
                 if running.poll() is None:

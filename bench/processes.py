@@ -44,9 +44,9 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def rss_bytes(pid: int) -> int:
-    """The resident memory of the process and its descendants."""
-    return sum(_rss(one) for one in tree(pid))
+def rss_bytes(pid: int, *, descendants: bool = True) -> int:
+    """The resident memory of the process and (unless told not to) its descendants."""
+    return sum(_rss(one) for one in (tree(pid) if descendants else [pid]))
 
 
 def _rss(pid: int) -> int:
