@@ -1,7 +1,8 @@
-"""The log delivery process (pushgateway_bridge/delivery): with SQLite storage the bridge delivers logs from
-a child process. What the child settles reaches the bridge's spool count, its metrics and state reach
-/metrics and /ready, a child that dies is replaced without losing an event, and it never outlives the
-bridge. (Every other Loki and events-file test runs through the child too: it is the default.)"""
+"""The delivery process (pushgateway_bridge/delivery): with SQLite storage the bridge delivers logs and
+makes Pushgateway's requests from a child process. What the child settles reaches the bridge's spool
+count, its metrics and state reach /metrics and /ready, a child that dies is replaced without losing an
+event or a push, and it never outlives the bridge. (Every other Loki, events-file and Pushgateway test
+runs through the child too: it is the default.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 
@@ -59,6 +61,23 @@ def send(bridge: Bridge, events: int) -> list[str]:
     return list(answer.json()["event_ids"])
 
 
+def register(bridge: Bridge, scheduler_id: str) -> None:
+    body = {"scheduler_id": scheduler_id, "service_name": "svc", "job_name": "job"}
+    answer = requests.post(
+        f"{bridge.url}/api/v1/schedulers/register", json=body, headers=bridge.headers(), timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def pushed(pushgateway: Pushgateway, scheduler_id: str) -> bool:
+    return f'scheduler_id="{scheduler_id}"' in pushgateway.metrics_text()
+
+
+def connected_to(pid: int, url: str) -> bool:
+    port = int(url.rsplit(":", 1)[1])
+    return any(c.raddr and c.raddr.port == port for c in psutil.Process(pid).net_connections("tcp"))
+
+
 def ready(bridge: Bridge) -> dict[str, object]:
     answer = requests.get(f"{bridge.url}/ready", timeout=10)
     assert answer.status_code == 200
@@ -84,6 +103,19 @@ def test_logs_are_delivered_by_a_child_whose_settling_reaches_the_spool_count_an
     )
     assert bridge.own_metric("bridge_downstream_up", downstream="loki") == 1
     assert (bridge.own_metric("bridge_forward_duration_seconds_count", downstream="loki") or 0) >= 1
+
+
+def test_pushgateway_is_pushed_to_by_the_child_not_the_bridge(
+    pushgateway: Pushgateway, bridge_factory: BridgeFactory
+) -> None:
+    bridge = bridge_factory(pushgateway.url)
+    child = the_child(bridge)
+    register(bridge, "through-the-child")
+    wait_until(lambda: pushed(pushgateway, "through-the-child"), what="the group in Pushgateway")
+    assert connected_to(child, pushgateway.url)
+    assert not connected_to(bridge.process.pid, pushgateway.url)
+    assert (bridge.own_metric("bridge_forwarded_total", downstream="pushgateway") or 0) >= 1
+    assert (bridge.own_metric("bridge_forward_duration_seconds_count", downstream="pushgateway") or 0) >= 1
 
 
 def test_the_childs_failures_reach_ready_and_metrics_and_it_delivers_once_loki_is_back(
@@ -127,6 +159,8 @@ def test_a_child_that_dies_is_replaced_and_every_accepted_event_is_delivered(
     loki.delay_seconds = 0.0
     accepted += send(bridge, 10)
     wait_until(lambda: set(loki.event_ids()) >= set(accepted), timeout=30, what="every event in Loki")
+    register(bridge, "after-the-restart")  # Pushgateway's requests go through the new child
+    wait_until(lambda: pushed(pushgateway, "after-the-restart"), timeout=30, what="pushed again")
     assert "the delivery process exited" in bridge.process.log()
 
 
@@ -142,13 +176,16 @@ def test_the_child_never_outlives_the_bridge(
     wait_until(lambda: not running(child), timeout=20, what="the delivery process gone with the bridge")
 
 
-def test_with_the_process_off_logs_are_delivered_from_a_thread(
+def test_with_the_process_off_logs_and_pushes_go_from_threads(
     pushgateway: Pushgateway, bridge_factory: BridgeFactory, loki: LokiReceiver
 ) -> None:
     bridge = bridge_factory(
-        pushgateway.url, loki_url=loki.url, extra_env={"BRIDGE_LOG_DELIVERY_PROCESS": "false"}
+        pushgateway.url, loki_url=loki.url, extra_env={"BRIDGE_DELIVERY_PROCESS": "false"}
     )
     accepted = send(bridge, 30)
+    register(bridge, "from-a-thread")
     wait_until(lambda: set(loki.event_ids()) >= set(accepted), what="every event in Loki")
     wait_until(lambda: spooled(bridge) == 0, what="the spool count back to 0")
+    wait_until(lambda: pushed(pushgateway, "from-a-thread"), what="the group in Pushgateway")
     assert delivery_children(bridge.process.pid) == []
+    assert connected_to(bridge.process.pid, pushgateway.url)

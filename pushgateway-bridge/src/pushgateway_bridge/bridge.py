@@ -14,6 +14,7 @@ from pushgateway_bridge.alerts.reconciler import AlertReconciler
 from pushgateway_bridge.alerts.service import AlertService
 from pushgateway_bridge.auth import Authenticator
 from pushgateway_bridge.delivery.process import DeliveryProcess
+from pushgateway_bridge.delivery.pushgateway import ChildPushgateway
 from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
 from pushgateway_bridge.forwarder_remote_write import RemoteWriteWorker
 from pushgateway_bridge.integrations.config import load_integrations
@@ -81,23 +82,27 @@ class Bridge:
         s = self.settings
         if s.auth_disabled:
             log.warning("auth_disabled is set: every request is accepted without an API key")
+        # Logs and Pushgateway's requests from a second process, with SQLite (delivery/__init__.py).
+        process = (
+            DeliveryProcess(s, self.storage, self.metrics)
+            if s.delivery_process and isinstance(self.storage, SQLiteStorage)
+            else None
+        )
         if s.remote_write_url:
             sink = RemoteWriteSink(s.remote_write_url, s.remote_write_tenant, s.request_timeout_seconds)
             self.workers["remote_write"] = RemoteWriteWorker(s, self.storage, self.metrics, sink)
         else:
-            self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics)
-        if s.log_delivery_process and isinstance(self.storage, SQLiteStorage):
-            self.workers["loki"] = DeliveryProcess(s, self.storage, self.metrics)
-        else:
-            self.workers["loki"] = OutboxWorker(
-                "loki",
-                log_sink(s),
-                s,
-                self.storage,
-                self.metrics,
-                s.loki_batch_max_entries,
-                s.flush_interval_seconds,
-            )
+            pushgateway = ChildPushgateway(process.call) if process else None
+            self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics, pushgateway)
+        self.workers["loki"] = process or OutboxWorker(
+            "loki",
+            log_sink(s),
+            s,
+            self.storage,
+            self.metrics,
+            s.loki_batch_max_entries,
+            s.flush_interval_seconds,
+        )
         if s.alertmanager_url:
             self.workers["alertmanager"] = OutboxWorker(
                 "alertmanager",

@@ -18,7 +18,7 @@ from pushgateway_bridge.domain.state import group_path, grouping, render
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
-from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
+from pushgateway_bridge.sinks.pushgateway import Pushgateway, PushgatewaySink
 from pushgateway_bridge.storage.base import OutboxStore, Storage, StorageUnavailable
 
 log = logging.getLogger("pushgateway_bridge.forwarder")
@@ -119,9 +119,15 @@ class PushgatewayWorker(Worker):
     downstream = "pushgateway"
     storage: Storage
 
-    def __init__(self, settings: Settings, storage: Storage, metrics: BridgeMetrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        metrics: BridgeMetrics,
+        sink: Pushgateway | None = None,
+    ) -> None:
         super().__init__(settings, storage, metrics)
-        self.sink = PushgatewaySink(settings.pushgateway_url, settings.request_timeout_seconds)
+        self.sink = sink or PushgatewaySink(settings.pushgateway_url, settings.request_timeout_seconds)
         self.start_time: str | None = None
         self.next_restore_check = 0.0
         self.next_expiry = 0.0
@@ -166,23 +172,25 @@ class PushgatewayWorker(Worker):
 
     def push_dirty(self) -> None:
         was_down = self.failures > 0
+        pushes: list[tuple[str, str, int, str, str]] = []  # kind, key, version, path, text
         for kind, key, version in self.storage.dirty():
             state = self.storage.snapshot(kind, key)
-            if state is None:
-                continue
-            job, labels = grouping(kind, state)
-            path = group_path(job, labels)
-            try:
-                text = render(kind, state)
-                self.timed(self.sink.put, path, text)
-            except SinkError as error:
-                if not error.permanent:
-                    raise
-                # A group Pushgateway refuses is not retried until the entity changes again.
-                self.failed(error)
-                self.dead_lettered()
-            else:
+            if state is not None:
+                job, labels = grouping(kind, state)
+                pushes.append((kind, key, version, group_path(job, labels), render(kind, state)))
+        # One call for the step: through the delivery process, one round trip, not one a group.
+        answers = self.sink.put_all([(path, text) for _, _, _, path, text in pushes]) if pushes else []
+        for (kind, key, version, _, _), answer in zip(pushes, answers, strict=False):
+            self.metrics.forward_duration.labels(self.downstream).observe(answer.seconds)
+            if answer.error is None:
                 self.metrics.forwarded.labels(self.downstream).inc()
+                self.up()
+            elif not answer.error.permanent:
+                raise answer.error  # this group and the rest stay dirty for the next try
+            else:
+                # A group Pushgateway refuses is not retried until the entity changes again.
+                self.failed(answer.error)
+                self.dead_lettered()
             self.storage.mark_pushed(kind, key, version)
         if was_down:
             log.info("Pushgateway reachable again: restoring every group")

@@ -172,10 +172,10 @@ class Settings(BaseSettings):
     # decoded items cost about 14 MB of RSS per 5,000 (bench/README.md).
     loki_batch_max_entries: int = Field(default=10_000, gt=0)
     loki_push_max_bytes: int = Field(default=1024 * 1024, gt=0)
-    # Logs (to Loki or the events file) delivered by a second process reading the same SQLite file, so that
-    # intake and delivery run on two cores instead of taking turns at one GIL (delivery/__init__.py). Off,
-    # or with PostgreSQL storage: a thread, as for every other downstream.
-    log_delivery_process: bool = True
+    # Logs (to Loki or the events file) and Pushgateway's requests made by a second process on the same
+    # SQLite file, so that intake and delivery run on two cores instead of taking turns at one GIL
+    # (delivery/__init__.py). Off, or with PostgreSQL storage: threads of the bridge.
+    delivery_process: bool = True
     alert_resolve_seconds: float = Field(default=3600, gt=0)  # endsAt = now + this, so alerts resolve
     group_ttl_seconds: GroupTTL = Field(default_factory=GroupTTL)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)

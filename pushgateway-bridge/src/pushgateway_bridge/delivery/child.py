@@ -1,7 +1,8 @@
 """The delivery process: the log downstream's forwarder, on its own connections to the bridge's SQLite file.
 
 Started by `process.py` as `python -m pushgateway_bridge.delivery.child`; reads its setup (pickled, from
-its parent) as the first line of stdin, then wakes; stdin's end stops it once its step is done. It ignores
+its parent) as the first line of stdin, then calls (Pushgateway's requests), and wakes from a pipe of their
+own (`pipes.py`); stdin's end stops it once its step is done and the calls before it are answered. It ignores
 SIGINT and SIGTERM: a terminal's Ctrl-C and systemd's stop reach the whole process group, and the bridge
 stops it in order (what it took is delivered and settled, or taken again next time)."""
 
@@ -9,22 +10,26 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import pickle
+import queue
 import signal
 import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pushgateway_bridge.delivery import messages
 from pushgateway_bridge.delivery.messages import Relay
+from pushgateway_bridge.delivery.pushgateway import serve
 from pushgateway_bridge.forwarder import BatchSink, OutboxWorker
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.logs import log_sink
+from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
 from pushgateway_bridge.storage.base import Pending
 from pushgateway_bridge.storage.group_commit import Job
 from pushgateway_bridge.storage.outbox import Outbox
@@ -105,12 +110,50 @@ class RelayedWorker(OutboxWorker):
         self.relay.send(messages.DEAD_LETTERED)
 
 
-def listen(wakes: IO[bytes], worker: RelayedWorker, relay: Relay) -> None:
-    """Each line a wake, acknowledged; the end of stdin (the bridge stopping, or gone) stops the worker."""
-    for _line in wakes:
+class Calls(threading.Thread):
+    """The bridge's calls (delivery/pushgateway.py), one at a time, in the order they came."""
+
+    def __init__(self, settings: Settings, relay: Relay) -> None:
+        super().__init__(name="calls", daemon=True)
+        self.settings = settings
+        self.relay = relay
+        self.queue: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
+        self.pushgateway: PushgatewaySink | None = None
+
+    def run(self) -> None:
+        while (call := self.queue.get()) is not None:
+            call_id, method, args = call[1], str(call[2]), list(call[3])
+            try:
+                self.relay.send(messages.ANSWER, call_id, serve(self.sink(), method, args))
+            except SinkError as error:
+                self.relay.send(messages.ERROR, call_id, *messages.error_fields(error))
+            except Exception as exc:  # a bug here must not leave the bridge waiting
+                log.exception("call %s failed", method)
+                self.relay.send(messages.ERROR, call_id, f"{type(exc).__name__}: {exc}", False, "error")
+        if self.pushgateway is not None:
+            self.pushgateway.close()
+
+    def sink(self) -> PushgatewaySink:
+        if self.pushgateway is None:
+            s = self.settings
+            self.pushgateway = PushgatewaySink(s.pushgateway_url, s.request_timeout_seconds)
+        return self.pushgateway
+
+
+def listen(stdin: IO[bytes], worker: RelayedWorker, calls: Calls) -> None:
+    """Each line a call. The end of stdin (the bridge stopping, or gone) stops the worker and, once the
+    calls before it are answered, the calls."""
+    for line in stdin:
+        calls.queue.put(messages.decoded(line))
+    worker.stop()
+    calls.queue.put(None)
+
+
+def wakes(fd: int, worker: RelayedWorker, relay: Relay) -> None:
+    """Wakes from the bridge, as many as came at once taken as one, acknowledged."""
+    while os.read(fd, 4096):
         worker.wake.set()
         relay.send(messages.AWAKE)
-    worker.stop()
 
 
 def main() -> int:
@@ -126,8 +169,12 @@ def main() -> int:
     relay = Relay(sys.stdout.buffer)
     store = ChildOutbox(Path(setup["database"]), relay, setup["max_params"])
     worker = RelayedWorker(log_sink(settings), settings, store, relay)
-    threading.Thread(target=listen, args=(sys.stdin.buffer, worker, relay), name="wakes", daemon=True).start()
+    calls = Calls(settings, relay)
+    calls.start()
+    threading.Thread(target=listen, args=(sys.stdin.buffer, worker, calls), name="stdin", daemon=True).start()
+    threading.Thread(target=wakes, args=(setup["wake_fd"], worker, relay), name="wakes", daemon=True).start()
     worker.run()  # here, not in a thread: it returns once stopped, its sink closed
+    calls.join()
     store.close()
     return 0
 

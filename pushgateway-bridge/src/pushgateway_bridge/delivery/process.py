@@ -1,5 +1,5 @@
-"""The bridge's side of the delivery process: it starts the child, wakes it, applies what it reports and
-starts it again if it dies.
+"""The bridge's side of the delivery process: it starts the child, wakes it, calls it (Pushgateway's
+requests, `pushgateway.py`), applies what it reports and starts it again if it dies.
 
 Shutdown: stop() closes the child's stdin; the child finishes its step (a delivery it made is settled,
 one it did not is taken again next time) and exits. A child that dies between settling a step and
@@ -9,61 +9,26 @@ side of refusing early, never of losing."""
 from __future__ import annotations
 
 import base64
-import contextlib
+import itertools
 import logging
+import os
 import pickle
 import subprocess
 import sys
 import threading
-from typing import IO, Any
+from typing import Any
 
 from pushgateway_bridge.delivery import messages
+from pushgateway_bridge.delivery.pipes import Call, ChildInput, ChildWake
 from pushgateway_bridge.forwarder import Worker, backoff
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.storage.sqlite import SQLiteStorage
 
+CALL_START_SECONDS = 30.0  # the longest a call waits for a child to start (imports: about a second)
 STOP_SECONDS = 10.0  # for the child's last step (its sink call times out first), unless join() says
 log = logging.getLogger("pushgateway_bridge.delivery")
-
-
-class ChildWake(threading.Event):
-    """`Worker.wake` for a worker in another process: set() sends one wake at a time down its stdin."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
-        self.pipe: IO[bytes] | None = None
-        self.sent = False  # a wake the child has not read yet
-
-    def attach(self, pipe: IO[bytes] | None) -> None:
-        with self.lock:
-            self.pipe, self.sent = pipe, False
-
-    def read(self) -> None:
-        self.sent = False
-
-    def is_set(self) -> bool:
-        return self.sent
-
-    def set(self) -> None:
-        with self.lock:
-            if self.sent or self.pipe is None:
-                return
-            self.sent = True
-            try:
-                self.pipe.write(messages.WAKE)
-                self.pipe.flush()
-            except OSError:  # the child is gone: run() starts another, which looks for work at once
-                pass
-
-    def close(self) -> None:
-        with self.lock:
-            pipe, self.pipe = self.pipe, None
-        if pipe is not None:
-            with contextlib.suppress(OSError):
-                pipe.close()
 
 
 class DeliveryProcess(Worker):
@@ -76,41 +41,79 @@ class DeliveryProcess(Worker):
         super().__init__(settings, storage, metrics)
         self.store = storage
         self.child_wake = self.wake = ChildWake()
+        self.input = ChildInput()
         self.child: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.running = threading.Event()  # a child is there to call
+        self.calls_lock = threading.Lock()
+        self.calls: dict[int, Call] = {}
+        self.call_ids = itertools.count(1)
+
+    def call(self, method: str, *args: Any) -> Any:
+        """`method` of the child's (delivery/pushgateway.py), its result or its SinkError. Waits for a child
+        while one starts; fails at once once the bridge stops, or when the child exits before answering."""
+        if not self.running.wait(CALL_START_SECONDS):
+            raise SinkError("the delivery process is not running", kind="unreachable")
+        call = Call()
+        with self.calls_lock:
+            call_id = next(self.call_ids)
+            self.calls[call_id] = call
+        if not self.input.send(messages.line(messages.CALL, call_id, method, list(args))):
+            with self.calls_lock:
+                self.calls.pop(call_id, None)
+            raise SinkError("the delivery process is not running", kind="unreachable")
+        call.answered.wait()
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def fail_calls(self) -> None:
+        with self.calls_lock:
+            calls, self.calls = self.calls, {}
+        for call in calls.values():
+            call.answer(None, SinkError("the delivery process exited before it answered", kind="unreachable"))
 
     def run(self) -> None:
         while not self.stopping.is_set():
             child = self.child = self.spawn()
             self.starts += 1
+            self.running.set()
             self.relay(child)
             status = child.wait()
+            self.running.clear()
             self.child_wake.attach(None)
+            self.input.attach(None)
+            self.fail_calls()
             if self.stopping.is_set():
                 break
             log.error("the delivery process exited with status %s: starting another", status)
             self.stopping.wait(backoff(min(self.starts, 6), self.settings))
+        self.running.set()  # stopped: calls fail at once
 
     def spawn(self) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "pushgateway_bridge.delivery.child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "pushgateway_bridge.delivery.child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                pass_fds=(wake_read,),
+            )
+        finally:
+            os.close(wake_read)
         assert child.stdin is not None
         setup = {
             "settings": self.settings,
             "database": str(self.settings.database_path),
             "max_params": self.store.writer.max_params,
+            "wake_fd": wake_read,  # the same number in the child (pass_fds)
         }
-        try:
-            child.stdin.write(base64.b64encode(pickle.dumps(setup)) + b"\n")
-            child.stdin.flush()
-        except OSError:
-            pass  # it died at once: relay() sees its end
-        self.child_wake.attach(child.stdin)
+        self.input.attach(child.stdin)
+        self.child_wake.attach(wake_write)
+        self.input.send(base64.b64encode(pickle.dumps(setup)) + b"\n")  # if it died at once, relay() sees it
         if self.stopping.is_set():  # stop() came while it started: it found no stdin to close
-            self.child_wake.close()
+            self.input.close()
         return child
 
     def relay(self, child: subprocess.Popen[bytes]) -> None:
@@ -131,17 +134,25 @@ class DeliveryProcess(Worker):
         elif name == messages.UP:
             self.up()
         elif name == messages.FAILED:
-            self.failed(SinkError(str(args[0]), permanent=bool(args[1]), kind=str(args[2])))
+            self.failed(messages.sink_error(args))
         elif name == messages.DEAD_LETTERED:
             self.dead_lettered()
         elif name == messages.AWAKE:
             self.child_wake.read()
+        elif name in (messages.ANSWER, messages.ERROR):
+            with self.calls_lock:
+                call = self.calls.pop(int(args[0]), None)
+            if call is not None:
+                error = messages.sink_error(args[1:]) if name == messages.ERROR else None
+                call.answer(None if error else args[1], error)
         else:
             raise ValueError(f"unknown message {name!r}")
 
     def stop(self) -> None:
         self.stopping.set()
-        self.child_wake.close()  # the end of its stdin: the child stops after its step
+        self.input.close()  # the end of its stdin: the child stops after its step
+        self.child_wake.close()
+        self.running.set()  # a call made from now on fails at once (no stdin to write to)
 
     def join(self, timeout: float | None = None) -> None:
         """The child first (killed if it does not end in time), then the thread relaying its messages."""

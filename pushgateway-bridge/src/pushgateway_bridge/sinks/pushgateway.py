@@ -9,7 +9,9 @@ under one GIL.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, Protocol
 from urllib.parse import unquote, urlsplit
 
 import urllib3
@@ -17,6 +19,25 @@ import urllib3
 from pushgateway_bridge.sinks.base import SinkError, check_status, transport_error
 
 PUSH_HEADERS = {"Content-Type": "text/plain; version=0.0.4"}
+
+
+class Pushed(NamedTuple):
+    """How one PUT of `put_all` went."""
+
+    seconds: float
+    error: SinkError | None
+
+
+class Pushgateway(Protocol):
+    """What the forwarder pushes through: this sink, or the delivery process's (delivery/pushgateway.py)."""
+
+    def put_all(self, pushes: Sequence[tuple[str, str]]) -> list[Pushed]: ...
+
+    def delete(self, path: str) -> None: ...
+
+    def start_time(self) -> str: ...
+
+    def close(self) -> None: ...
 
 
 class PushgatewaySink:
@@ -57,6 +78,22 @@ class PushgatewaySink:
 
     def put(self, path: str, text: str) -> None:
         self._request("PUT", path, text.encode(), PUSH_HEADERS)
+
+    def put_all(self, pushes: Sequence[tuple[str, str]]) -> list[Pushed]:
+        """PUT each (path, text) in order, until one fails for a reason that may pass (the rest wait for
+        the next try); a permanent refusal does not stop the others."""
+        answers = []
+        for path, text in pushes:
+            started = time.perf_counter()
+            error = None
+            try:
+                self.put(path, text)
+            except SinkError as exc:
+                error = exc
+            answers.append(Pushed(time.perf_counter() - started, error))
+            if error is not None and not error.permanent:
+                break
+        return answers
 
     def delete(self, path: str) -> None:
         self._request("DELETE", path)
