@@ -214,12 +214,18 @@ def test_outbox_items_go_to_one_bridge_at_a_time_and_to_another_after_the_lease(
     taken: list[list[int]] = [[], []]
     now = time.time() + 1  # the items are due from their commit on
 
+    # Each takes its first batch before either goes on: left to the scheduler, one thread could take all
+    # 200 before the other started (it did once, on a loaded machine).
+    first_taken = threading.Barrier(2, timeout=30)
+
     def take(index: int, storage: PostgresStorage) -> None:
-        for _ in range(60):  # 200 items in batches of 7: enough for one bridge to take all
+        for step in range(60):  # 200 items in batches of 7: enough for one bridge to take all
             due = storage.due("loki", now=now, limit=7)
+            taken[index] += [item.id for item in due]
+            if step == 0:
+                first_taken.wait()
             if not due:
                 return
-            taken[index] += [item.id for item in due]
 
     threads = [threading.Thread(target=take, args=pair) for pair in enumerate(two)]
     for thread in threads:

@@ -117,12 +117,12 @@ class Calls(threading.Thread):
         super().__init__(name="calls", daemon=True)
         self.settings = settings
         self.relay = relay
-        self.queue: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[tuple[int, str, list[Any]] | None] = queue.SimpleQueue()
         self.pushgateway: PushgatewaySink | None = None
 
     def run(self) -> None:
         while (call := self.queue.get()) is not None:
-            call_id, method, args = call[1], str(call[2]), list(call[3])
+            call_id, method, args = call
             try:
                 self.relay.send(messages.ANSWER, call_id, serve(self.sink(), method, args))
             except SinkError as error:
@@ -144,7 +144,11 @@ def listen(stdin: IO[bytes], worker: RelayedWorker, calls: Calls) -> None:
     """Each line a call. The end of stdin (the bridge stopping, or gone) stops the worker and, once the
     calls before it are answered, the calls."""
     for line in stdin:
-        calls.queue.put(messages.decoded(line))
+        try:
+            _, call_id, method, args = messages.decoded(line)
+            calls.queue.put((int(call_id), str(method), list(args)))
+        except (ValueError, TypeError) as exc:  # not our bridge's: read on, or its end goes unseen
+            log.error("not a call: %s", exc)
     worker.stop()
     calls.queue.put(None)
 
