@@ -10,6 +10,7 @@ import socket
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 
@@ -33,15 +34,7 @@ def wait_ready(url: str, timeout: float = 30) -> None:
 
 def tree(pid: int) -> list[int]:
     """`pid` and its living descendants."""
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            children = (task / "children").read_text().split()
-        except FileNotFoundError:  # the thread ended meanwhile
-            continue
-        for child in children:
-            found.extend(tree(int(child)))
-    return found
+    return [pid] + [child.pid for child in psutil.Process(pid).children(recursive=True)]
 
 
 def rss_bytes(pid: int, *, descendants: bool = True) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 import psutil
 import pytest
@@ -25,27 +24,21 @@ CHILD_MODULE = "pushgateway_bridge.delivery.child"
 def delivery_children(pid: int) -> list[int]:
     """The living delivery processes `pid` started."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            if CHILD_MODULE in cmdline(int(child)) and running(int(child)):
-                found.append(int(child))
+    for child in psutil.Process(pid).children():
+        try:
+            if CHILD_MODULE in child.cmdline() and running(child.pid):
+                found.append(child.pid)
+        except psutil.NoSuchProcess:
+            continue
     return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
 
 
 def running(pid: int) -> bool:
     """Alive and not a zombie waiting to be reaped."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
         return False
-    return state != "Z"
 
 
 def the_child(bridge: Bridge) -> int:

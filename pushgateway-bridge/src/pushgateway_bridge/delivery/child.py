@@ -101,7 +101,7 @@ class RelayedWorker(OutboxWorker):
         self.last_error = error.message
         if not error.permanent:
             self.failures += 1
-        self.relay.send(messages.FAILED, error.message, error.permanent, error.kind)
+        self.relay.send(messages.FAILED, *messages.error_fields(error))
 
     def forwarded(self, count: int, seconds: float) -> None:
         self.relay.send(messages.FORWARDED, count, seconds)

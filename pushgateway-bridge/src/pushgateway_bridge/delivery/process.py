@@ -36,10 +36,10 @@ class DeliveryProcess(Worker):
     error and stops it as it does a thread of its own."""
 
     downstream = "loki"
+    storage: SQLiteStorage
 
     def __init__(self, settings: Settings, storage: SQLiteStorage, metrics: BridgeMetrics) -> None:
         super().__init__(settings, storage, metrics)
-        self.store = storage
         self.child_wake = self.wake = ChildWake()
         self.input = ChildInput()
         self.child: subprocess.Popen[bytes] | None = None
@@ -106,7 +106,7 @@ class DeliveryProcess(Worker):
         setup = {
             "settings": self.settings,
             "database": str(self.settings.database_path),
-            "max_params": self.store.writer.max_params,
+            "max_params": self.storage.writer.max_params,
             "wake_fd": wake_read,  # the same number in the child (pass_fds)
         }
         self.input.attach(child.stdin)
@@ -128,7 +128,7 @@ class DeliveryProcess(Worker):
     def apply(self, message: list[Any]) -> None:
         name, args = message[0], message[1:]
         if name == messages.SETTLED:
-            self.store.settled_elsewhere(int(args[0]))
+            self.storage.settled_elsewhere(int(args[0]))
         elif name == messages.FORWARDED:
             self.forwarded(int(args[0]), float(args[1]))
         elif name == messages.UP:
