@@ -125,7 +125,7 @@ def test_events_to_prometheus_alertmanager_and_loki(
         (event("finished", duration_s="12.5"), ["body", "duration_s"], "valid number"),
         (event("started", timestamp=1714557600), ["body", "timestamp"], "RFC 3339"),
         (event("started", timestamp="1714557600"), ["body", "timestamp"], "RFC 3339"),
-        (event("started", event_id="0" * 32), ["body", "event_id"], "8-4-4-4-12"),
+        (event("started", event_id="0" * 32), ["body", "event_id"], "should match pattern"),
         (event("started", colour="red"), ["body", "colour"], "Extra inputs are not permitted"),
         ({"site_id": "s", "kind": "started"}, ["body", "app"], "Field required"),
     ],
@@ -139,6 +139,36 @@ def test_event_validation(
     detail = response.json()["detail"][0]
     assert detail["loc"] == loc
     assert needle in detail["msg"]
+
+
+def test_an_event_id_is_its_lowercase_text(pushgateway: Pushgateway, bridge_factory: BridgeFactory) -> None:
+    """Ids are kept as text (domain/models/sidecar.py's Uuid): one in capitals is the same id in small
+    letters, in the answer, in the log and for a resend."""
+    bridge = bridge_factory(pushgateway.url)
+    own_id = str(uuid.uuid4())
+    url = f"{bridge.url}/v1/events/batch"
+    capitals = {
+        "events": [event("started", event_id=own_id.upper(), app={**APP, "app_id": APP["app_id"].upper()})]
+    }
+    first = requests.post(url, json=capitals, headers=bridge.headers(), timeout=5)
+    assert first.status_code == 202, first.text
+    assert first.json() == {"accepted": 1, "event_ids": [own_id], "duplicates": 0}
+    again = requests.post(
+        url, json={"events": [event("started", event_id=own_id)]}, headers=bridge.headers(), timeout=5
+    )
+    assert again.json() == {"accepted": 1, "event_ids": [own_id], "duplicates": 1}
+    events_file = bridge.data_dir / "events.jsonl"
+
+    def logged() -> list[dict[str, Any]]:
+        lines = (
+            [json.loads(line) for line in events_file.read_text().splitlines()]
+            if events_file.exists()
+            else []
+        )
+        return [line for line in lines if line.get("event_id") == own_id]
+
+    wait_until(logged, timeout=10, what="the event in the events file")
+    assert [line["app"]["app_id"] for line in logged()] == [APP["app_id"]]
 
 
 def test_batch_limits(stack: Stack, bridge_factory: BridgeFactory) -> None:

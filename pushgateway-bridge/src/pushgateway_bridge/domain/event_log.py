@@ -103,16 +103,18 @@ def _scheduler_id_only(
     return event(source="scheduler", kind=kind, name=name, now=now, fields=fields, level=level)
 
 
-# The event's own id and time are the event's, not its fields.
 _SIDECAR_FIELDS = TypeAdapter(list[SidecarEvent])
-_NOT_FIELDS = {"__all__": {"event_id", "timestamp"}}
+_NOT_FIELDS = ("event_id", "timestamp")  # the event's own id and time are the event's, not its fields
 
 
 def sidecar_fields(sidecars: list[SidecarEvent]) -> list[dict[str, Any]]:
-    """Each event's fields (JSON), for `sidecar_event`: a batch in one call, half the CPU of a call each."""
-    fields: list[dict[str, Any]] = _SIDECAR_FIELDS.dump_python(
-        sidecars, mode="json", exclude=_NOT_FIELDS, exclude_none=True
-    )
+    """Each event's fields (JSON), for `sidecar_event`: a batch in one call, half the CPU of a call each.
+    The event's own keys are taken out after: pydantic's `exclude` for every item cost as much again as
+    the dump itself."""
+    fields: list[dict[str, Any]] = _SIDECAR_FIELDS.dump_python(sidecars, mode="json", exclude_none=True)
+    for item in fields:
+        for name in _NOT_FIELDS:
+            item.pop(name, None)
     return fields
 
 

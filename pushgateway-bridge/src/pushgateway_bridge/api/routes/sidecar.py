@@ -36,7 +36,7 @@ async def accept_events(
     states: dict[str, SidecarJobState] = {}
     applied: dict[str, list[SidecarEvent]] = {}  # each job's events, to apply again to the stored state
     outbox: list[OutboxItem] = []
-    ids = [str(event.event_id) if event.event_id else "" for event in events]
+    ids = [event.event_id or "" for event in events]
     client_ids = list(dict.fromkeys(event_id for event_id in ids if event_id))  # once each, in order
     fresh = dict(zip(client_ids, bridge.storage.claim(client_ids), strict=True)) if client_ids else {}
     claimed = [event_id for event_id, new in fresh.items() if new]
