@@ -6,7 +6,6 @@ type; read with a plain string (as the forwarder does, for every kind alike) it 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, cast, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
@@ -17,8 +16,9 @@ from pushgateway_bridge.storage.records import Body, Page, RecordWrite
 Change = Callable[[State | None], State | None]
 
 
-@dataclass(frozen=True)
-class EntityWrite:
+class EntityWrite(NamedTuple):
+    """A tuple, as OutboxItem is: a batch of events makes one for each job it touches."""
+
     kind: str
     key: str
     state: State | None  # None deletes the entity (its Pushgateway group is deleted next)
@@ -33,8 +33,9 @@ def transition(kind: Kind[S], change: Callable[[S | None], S | None]) -> Change:
     return cast(Change, change)
 
 
-@dataclass(frozen=True)
-class OutboxItem:
+class OutboxItem(NamedTuple):
+    """A tuple: a frozen dataclass's __init__ took twice as long, and a batch makes one for each event."""
+
     downstream: str
     key: str
     payload: Mapping[str, Any]  # a JSON object: a neutral event, an alert, a notification
