@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib.util
 import logging
 import socket
@@ -13,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from bundle_common.listen import ListenAddress, ListenAddressError, join_host_port, parse_listen_address
+from pushgateway_bridge import collector
 from pushgateway_bridge.api.routes.notifications_ws import RedactTokens
 from pushgateway_bridge.configfile import ConfigError
 from pushgateway_bridge.main import create_app
@@ -20,11 +20,6 @@ from pushgateway_bridge.settings import load_settings
 
 DEFAULT_LISTEN_ADDRESS = "127.0.0.1:8000"
 STARTUP_FAILURE = 3  # uvicorn's status when the application does not start
-# Python's cyclic collector by default runs after every 700 new container objects: several times for each
-# batch of events, each time walking the objects of every request still waiting on its commit. Every
-# 10,000, a batch costs the bridge about half the CPU (bench/README.md); cyclic garbage (rare here) waits
-# a little longer.
-GC_FIRST_GENERATION = 10_000
 log = logging.getLogger("pushgateway_bridge")
 
 
@@ -138,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     for sock in sockets:
         host, port = sock.getsockname()[:2]
         log.info("listening on http://%s", join_host_port(host, port))
-    # What create_app built (FastAPI's routes, pydantic's schemas: some 100,000 objects) lives as long as
-    # the process: frozen, the collector no longer walks it.
-    gc.freeze()
-    gc.set_threshold(GC_FIRST_GENERATION, *gc.get_threshold()[1:])
+    collector.settle()
     server.run(sockets=sockets)  # one server, one event loop and one app for every address
     return 0 if server.started else STARTUP_FAILURE
 

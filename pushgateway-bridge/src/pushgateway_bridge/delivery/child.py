@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from pushgateway_bridge import collector
 from pushgateway_bridge.delivery import messages
 from pushgateway_bridge.delivery.messages import Relay
 from pushgateway_bridge.delivery.pushgateway import serve
@@ -177,6 +178,7 @@ def main() -> int:
     calls.start()
     threading.Thread(target=listen, args=(sys.stdin.buffer, worker, calls), name="stdin", daemon=True).start()
     threading.Thread(target=wakes, args=(setup["wake_fd"], worker, relay), name="wakes", daemon=True).start()
+    collector.settle()
     worker.run()  # here, not in a thread: it returns once stopped, its sink closed
     calls.join()
     store.close()
