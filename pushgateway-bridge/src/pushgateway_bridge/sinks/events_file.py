@@ -10,18 +10,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pushgateway_bridge.jsontext import compact
+from pushgateway_bridge.jsontext import compact_bytes
 from pushgateway_bridge.rotation import rotate
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.loki import entry_parts
 
 
-def _record(payload: dict[str, Any]) -> str:
+def _record(payload: dict[str, Any]) -> bytes:
     """The entry's line (a compact JSON object) with `labels` and `ts_ns` added as its last keys (in their
-    place, should the line hold them already), encoded once."""
+    place, should the line hold them already), encoded once. The line is entry_parts' own dict (or one
+    decoded here), so they are added to it rather than to a copy."""
     labels, ts_ns, line, _metadata = entry_parts(payload)
     fields = json.loads(line) if isinstance(line, str) else line
-    return compact({**fields, "labels": labels, "ts_ns": ts_ns}) + "\n"
+    fields["labels"] = labels
+    fields["ts_ns"] = ts_ns
+    return compact_bytes(fields)
 
 
 class EventsFileSink:
@@ -34,8 +37,7 @@ class EventsFileSink:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def send(self, payloads: list[dict[str, Any]]) -> None:
-        lines = [_record(payload) for payload in payloads]
-        data = "".join(lines).encode()
+        data = b"".join([_record(payload) + b"\n" for payload in payloads])
         try:
             if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
                 rotate(self.path, self.backups)
