@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, cast
 import httpx
 
 from pushgateway_bridge.domain.events import Event, iso
-from pushgateway_bridge.jsontext import compact
+from pushgateway_bridge.jsontext import compact, compact_bytes
 from pushgateway_bridge.sinks.base import check_response, transport_error
 
 MAX_AGE_SECONDS = 167 * 3600  # Loki rejects entries older than 168 h
@@ -85,11 +85,11 @@ def push_bodies(payloads: Sequence[Mapping[str, Any]], max_bytes: int) -> Iterat
     size = len(_EMPTY_BODY)
     for payload in payloads:
         labels, ts_ns, line, metadata = entry(payload)
-        value = compact([ts_ns, line, metadata] if metadata else [ts_ns, line]).encode()
+        value = compact_bytes([ts_ns, line, metadata] if metadata else [ts_ns, line])
         ident = tuple(sorted(labels.items()))  # a stream is a label set
         labels_json = encoded_labels.get(ident)
         if labels_json is None:
-            labels_json = encoded_labels[ident] = compact(labels).encode()
+            labels_json = encoded_labels[ident] = compact_bytes(labels)
         new_stream = len(_STREAM_SHAPE) + len(labels_json)
         cost = len(value) + 1 + (0 if ident in streams else new_stream)  # the entry and its comma
         if streams and size + cost > max_bytes:
