@@ -2,7 +2,7 @@
 sent, and whether delivery to Loki keeps pace with intake.
 
     .venv/bin/python bench/bridge_bench.py [--duration 10] [--concurrency 16] [--batch-size 100]
-                                           [--loki-duration 60]
+                                           [--loki-duration 60] [--json FIGURES.json]
 
 Load comes from wrk (Debian package `wrk`), a separate C process, so the client does not compete with the
 bridge for the GIL. Four loads run against a real Pushgateway behind the bridge:
@@ -16,7 +16,8 @@ bridge for the GIL. Four loads run against a real Pushgateway behind the bridge:
 
 Reported as a Markdown table with ratios to the anchor, the bridge's CPU per request (less sensitive than
 requests/s to other processes on the machine), the pushes the bridge sent to Pushgateway (bounded by
-groups x flushes, not by requests), and the Loki run's backlog.
+groups x flushes, not by requests), and the Loki run's backlog; `--json` also writes the figures by name
+(compare_commits.py reads them).
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--loki-duration", type=int, default=60, help="seconds of the batch load with Loki")
+    parser.add_argument("--json", type=Path, help="also write the run's figures to this file, as JSON")
     args = parser.parse_args()
     for tool in ("wrk", "prometheus-pushgateway"):
         if not shutil.which(tool):
@@ -248,6 +250,8 @@ def main() -> int:
             LOKI.stop()
 
     report(args, single, batch, anchor, pushes=pushes, loki=loki)
+    if args.json:
+        args.json.write_text(json.dumps(figures(args, single, batch, anchor, pushes=pushes, loki=loki)))
     return 0
 
 
@@ -260,6 +264,7 @@ def report(
     pushes: float,
     loki: LokiRun,
 ) -> None:
+    figure = figures(args, single, batch, anchor, pushes=pushes, loki=loki)
     print(f"\n## Bridge vs Pushgateway, concurrency {args.concurrency}, {args.duration}s per load\n")
     print(
         "| load | requests/s | p50 ms | p99 ms | errors | bridge CPU ms/request | ratio to Pushgateway PUT |"
@@ -277,26 +282,54 @@ def report(
             f"| {name} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | "
             f"{result.errors} | {cpu} | {ratio:.2f} |"
         )
-    print(
-        f"\nSidecar events/s through the batch endpoint: {batch.requests_per_second * args.batch_size:,.0f}"
-    )
+    print(f"\nSidecar events/s through the batch endpoint: {figure['batch_events_per_second']:,.0f}")
     print(
         f"Pushgateway pushes sent by the bridge during the scheduler load: {pushes:,.0f} for "
         f"{single.requests:,} requests ({pushes / max(single.requests, 1):.3f} pushes per request; "
         f"bounded by 1,000 groups x flushes)"
     )
-    accepted = loki.load.requests * args.batch_size
+    print(
+        f"\nWith Loki ({args.loki_duration}s): {figure['loki_events_per_second']:,.0f} events/s accepted, "
+        f"{loki.delivered:,} of {loki.load.requests * args.batch_size:,} delivered ({loki.rejected} pushes "
+        f"refused by the receiver); outbox backlog: max {figure['loki_backlog_max']:,.0f}, median of the "
+        f"middle third {figure['loki_backlog_middle']:,.0f}, of the last third "
+        f"{figure['loki_backlog_last']:,.0f}, at the end {figure['loki_backlog_end']:,.0f}; "
+        f"drained {loki.drain_seconds:.1f}s after the load stopped"
+    )
+
+
+def figures(
+    args: argparse.Namespace,
+    single: WrkResult,
+    batch: WrkResult,
+    anchor: WrkResult,
+    *,
+    pushes: float,
+    loki: LokiRun,
+) -> dict[str, float]:
+    """The run's figures by name, for the report and for `--json` (compare_commits.py reads them)."""
     backlog = loki.backlog or [0.0]
     third = max(1, len(backlog) // 3)
     middle, last = backlog[third : 2 * third] or backlog, backlog[2 * third :] or backlog
-    print(
-        f"\nWith Loki ({args.loki_duration}s): {accepted / args.loki_duration:,.0f} events/s accepted, "
-        f"{loki.delivered:,} of {accepted:,} delivered ({loki.rejected} pushes refused by the receiver); "
-        f"outbox backlog: max {max(backlog):,.0f}, median of the middle third "
-        f"{statistics.median(middle):,.0f}, of the last third {statistics.median(last):,.0f}, "
-        f"at the end {backlog[-1]:,.0f}; "
-        f"drained {loki.drain_seconds:.1f}s after the load stopped"
-    )
+    return {
+        "scheduler_requests_per_second": single.requests_per_second,
+        "scheduler_ratio_to_pushgateway": single.requests_per_second / anchor.requests_per_second,
+        "scheduler_p99_ms": single.p99_ms,
+        "scheduler_cpu_ms_per_request": single.cpu_ms_per_request,
+        "batch_events_per_second": batch.requests_per_second * args.batch_size,
+        "batch_p99_ms": batch.p99_ms,
+        "batch_cpu_ms_per_batch": batch.cpu_ms_per_request,
+        "loki_events_per_second": loki.load.requests * args.batch_size / args.loki_duration,
+        "loki_p99_ms": loki.load.p99_ms,
+        "loki_backlog_max": max(backlog),
+        "loki_backlog_middle": statistics.median(middle),
+        "loki_backlog_last": statistics.median(last),
+        "loki_backlog_end": backlog[-1],
+        "loki_drain_seconds": loki.drain_seconds,
+        "anchor_requests_per_second": anchor.requests_per_second,
+        "pushes": pushes,
+        "errors": single.errors + batch.errors + loki.load.errors + anchor.errors + loki.rejected,
+    }
 
 
 if __name__ == "__main__":
