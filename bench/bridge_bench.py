@@ -112,6 +112,15 @@ class LokiRun:
     rejected: int  # pushes it refused
 
 
+@dataclass
+class Results:
+    single: WrkResult  # heartbeats and status updates
+    batch: WrkResult
+    anchor: WrkResult
+    pushes: float  # sent to Pushgateway during the scheduler load
+    loki: LokiRun
+
+
 @contextmanager
 def counting(loki: LokiReceiver) -> Iterator[list[int]]:
     """Counts the receiver's entries and lets go of them (a minute of load would hold a million)."""
@@ -249,22 +258,16 @@ def main() -> int:
                 process.wait(timeout=30)
             LOKI.stop()
 
-    report(args, single, batch, anchor, pushes=pushes, loki=loki)
+    run = Results(single, batch, anchor, pushes, loki)
+    report(args, run)
     if args.json:
-        args.json.write_text(json.dumps(figures(args, single, batch, anchor, pushes=pushes, loki=loki)))
+        args.json.write_text(json.dumps(figures(args, run)))
     return 0
 
 
-def report(
-    args: argparse.Namespace,
-    single: WrkResult,
-    batch: WrkResult,
-    anchor: WrkResult,
-    *,
-    pushes: float,
-    loki: LokiRun,
-) -> None:
-    figure = figures(args, single, batch, anchor, pushes=pushes, loki=loki)
+def report(args: argparse.Namespace, run: Results) -> None:
+    single, batch, anchor, pushes, loki = run.single, run.batch, run.anchor, run.pushes, run.loki
+    figure = figures(args, run)
     print(f"\n## Bridge vs Pushgateway, concurrency {args.concurrency}, {args.duration}s per load\n")
     print(
         "| load | requests/s | p50 ms | p99 ms | errors | bridge CPU ms/request | ratio to Pushgateway PUT |"
@@ -298,16 +301,9 @@ def report(
     )
 
 
-def figures(
-    args: argparse.Namespace,
-    single: WrkResult,
-    batch: WrkResult,
-    anchor: WrkResult,
-    *,
-    pushes: float,
-    loki: LokiRun,
-) -> dict[str, float]:
+def figures(args: argparse.Namespace, run: Results) -> dict[str, float]:
     """The run's figures by name, for the report and for `--json` (compare_commits.py reads them)."""
+    single, batch, anchor, loki = run.single, run.batch, run.anchor, run.loki
     backlog = loki.backlog or [0.0]
     third = max(1, len(backlog) // 3)
     middle, last = backlog[third : 2 * third] or backlog, backlog[2 * third :] or backlog
@@ -327,7 +323,7 @@ def figures(
         "loki_backlog_end": backlog[-1],
         "loki_drain_seconds": loki.drain_seconds,
         "anchor_requests_per_second": anchor.requests_per_second,
-        "pushes": pushes,
+        "pushes": run.pushes,
         "errors": single.errors + batch.errors + loki.load.errors + anchor.errors + loki.rejected,
     }
 
