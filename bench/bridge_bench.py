@@ -293,7 +293,7 @@ def report(args: argparse.Namespace, run: Results) -> None:
     )
     print(
         f"\nWith Loki ({args.loki_duration}s): {figure['loki_events_per_second']:,.0f} events/s accepted, "
-        f"{loki.delivered:,} of {loki.load.requests * args.batch_size:,} delivered ({loki.rejected} pushes "
+        f"{loki.delivered:,} of {figure['loki_events_accepted']:,.0f} delivered ({loki.rejected} pushes "
         f"refused by the receiver); outbox backlog: max {figure['loki_backlog_max']:,.0f}, median of the "
         f"middle third {figure['loki_backlog_middle']:,.0f}, of the last third "
         f"{figure['loki_backlog_last']:,.0f}, at the end {figure['loki_backlog_end']:,.0f}; "
@@ -304,6 +304,7 @@ def report(args: argparse.Namespace, run: Results) -> None:
 def figures(args: argparse.Namespace, run: Results) -> dict[str, float]:
     """The run's figures by name, for the report and for `--json` (compare_commits.py reads them)."""
     single, batch, anchor, loki = run.single, run.batch, run.anchor, run.loki
+    accepted = loki.load.requests * args.batch_size
     backlog = loki.backlog or [0.0]
     third = max(1, len(backlog) // 3)
     middle, last = backlog[third : 2 * third] or backlog, backlog[2 * third :] or backlog
@@ -315,7 +316,8 @@ def figures(args: argparse.Namespace, run: Results) -> dict[str, float]:
         "batch_events_per_second": batch.requests_per_second * args.batch_size,
         "batch_p99_ms": batch.p99_ms,
         "batch_cpu_ms_per_batch": batch.cpu_ms_per_request,
-        "loki_events_per_second": loki.load.requests * args.batch_size / args.loki_duration,
+        "loki_events_accepted": accepted,
+        "loki_events_per_second": accepted / args.loki_duration,
         "loki_p99_ms": loki.load.p99_ms,
         "loki_backlog_max": max(backlog),
         "loki_backlog_middle": statistics.median(middle),

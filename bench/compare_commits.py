@@ -112,9 +112,10 @@ def main() -> int:
         parser.error("a commit is named twice")
     with tempfile.TemporaryDirectory(prefix="compare-commits-") as tmp_dir:
         tmp = Path(tmp_dir)
-        trees = [(name, worktree(name, tmp)) for name in names]
+        trees: list[tuple[str, Path]] = []
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
         try:
+            trees.extend((name, worktree(name, tmp)) for name in names)
             for round_number in range(1, args.rounds + 1):
                 for name, path in trees:
                     print(f"\n# {name}, round {round_number} of {args.rounds}", flush=True)
