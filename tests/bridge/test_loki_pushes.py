@@ -7,11 +7,9 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from fakes.loki import LokiReceiver, validate
 from pushgateway_bridge.domain.events import Event, event
-from pushgateway_bridge.sinks.loki import Encoder, LokiSink, encoded_push_bodies, push_bodies, push_body
+from pushgateway_bridge.sinks.loki import LokiSink, push_bodies, push_body
 
 NOW = time.time()
 
@@ -74,16 +72,3 @@ def test_the_sink_sends_a_step_in_several_pushes_the_receiver_accepts() -> None:
         assert loki.pushes >= 300 * 500 // 16_384
         assert sorted(loki.event_ids()) == sorted(payload["event_id"] for payload in payloads)
         assert loki.duplicates() == {}
-
-
-def test_an_encoder_kept_for_many_steps_encodes_as_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sink's Encoder lives as long as the delivery process, its label sets' JSON kept up to a bound
-    and then made again: the bodies do not change."""
-    monkeypatch.setattr(Encoder, "MAX_LABEL_SETS", 1)  # two apps: forgotten at every other entry
-    payloads = events(20, message_bytes=10)
-    kept = Encoder()
-    for _ in range(3):
-        assert list(encoded_push_bodies([kept(p) for p in payloads], 1 << 20)) == list(
-            push_bodies(payloads, 1 << 20)
-        )
-    assert len(kept.labels_json) == 1

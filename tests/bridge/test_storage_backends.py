@@ -126,23 +126,6 @@ def long_run_of_due_items(storage: Storage, count: int) -> None:
     assert [item.id for item in limited] == [item.id for item in due[: DECODE_ROWS + 3]]
 
 
-def test_due_items_can_be_encoded_as_each_part_is_read(tmp_path: Path) -> None:
-    """The delivery process has the reader encode each part's payloads for its sink as it decodes them
-    (delivery/child.py): the same items, in order, as encoding them after reading them whole."""
-    count = 2 * DECODE_ROWS + 5
-    storage = SQLiteStorage(tmp_path / "bridge.sqlite3", count)
-    try:
-        storage.commit([], [OutboxItem("loki", f"k{i}", {"n": i}) for i in range(count)])
-        plain = storage.due("loki", now=float("inf"), limit=count)
-        encoded = storage.outbox.due(
-            "loki", float("inf"), count, lambda payload: f"n={payload['n']}".encode()
-        )
-    finally:
-        storage.close()
-    assert [item.payload for item in encoded] == [f"n={item.payload['n']}".encode() for item in plain]
-    assert [item[:3] + item[4:] for item in encoded] == [item[:3] + item[4:] for item in plain]
-
-
 def test_records_are_paged_filtered_and_changed_with_their_deliveries(storage: Storage) -> None:
     notes = [
         RecordWrite("notification", "a", "u1", 1.0, {"id": "a", "type": "email", "channels": ["email"]}),

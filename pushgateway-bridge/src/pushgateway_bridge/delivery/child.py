@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from pushgateway_bridge import collector
 from pushgateway_bridge.delivery import messages
@@ -45,16 +45,13 @@ class ChildOutbox:
     """The outbox as the forwarder needs it: read as the bridge reads it, settled in a transaction of our
     own, what left it reported to the bridge (which counts it against the spool limit)."""
 
-    def __init__(self, path: Path, relay: Relay, max_params: int, sink: EncodingSink) -> None:
+    def __init__(self, path: Path, relay: Relay, max_params: int) -> None:
         self.items = Outbox(path, spool_max=0, pending=0, max_params=max_params)  # reading and SQL only
         self.db = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
         self.relay = relay
-        self.encode = sink.encode
 
     def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
-        """The items due, encoded for the sink as they are read: a step of 10,000 items held as decoded
-        dicts peaked at 18 MB of the heap, encoded as read at 11 (bench/README.md, seventh round)."""
-        return self.items.due(downstream, now, limit, self.encode)
+        return self.items.due(downstream, now, limit)
 
     def delivered(self, ids: Sequence[int]) -> None:
         self._settle(self.items.delete_job(ids), len(ids))
@@ -79,29 +76,6 @@ class ChildOutbox:
     def close(self) -> None:
         self.items.close()
         self.db.close()
-
-
-class EncodingSink(Protocol):
-    """A log sink (sinks/logs.py) that sends items it encoded before."""
-
-    def encode(self, payload: dict[str, Any]) -> Any: ...
-
-    def send_encoded(self, items: list[Any]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class Encoded:
-    """The forwarder's sink for items ChildOutbox.due encoded already."""
-
-    def __init__(self, sink: EncodingSink) -> None:
-        self.sink = sink
-
-    def send(self, items: list[Any]) -> None:
-        self.sink.send_encoded(items)
-
-    def close(self) -> None:
-        self.sink.close()
 
 
 class RelayedWorker(OutboxWorker):
@@ -198,9 +172,8 @@ def main() -> int:
         stream=sys.stderr,
     )
     relay = Relay(sys.stdout.buffer)
-    sink = log_sink(settings)
-    store = ChildOutbox(Path(setup["database"]), relay, setup["max_params"], sink)
-    worker = RelayedWorker(Encoded(sink), settings, store, relay)
+    store = ChildOutbox(Path(setup["database"]), relay, setup["max_params"])
+    worker = RelayedWorker(log_sink(settings), settings, store, relay)
     calls = Calls(settings, relay)
     calls.start()
     threading.Thread(target=listen, args=(sys.stdin.buffer, worker, calls), name="stdin", daemon=True).start()

@@ -36,16 +36,8 @@ class EventsFileSink:
         self.backups = backups
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    @staticmethod
-    def encode(payload: dict[str, Any]) -> bytes:
-        """The payload's line in the file, newline included."""
-        return _record(payload) + b"\n"
-
     def send(self, payloads: list[dict[str, Any]]) -> None:
-        self.send_encoded([self.encode(payload) for payload in payloads])
-
-    def send_encoded(self, lines: list[bytes]) -> None:
-        data = b"".join(lines)
+        data = b"".join([_record(payload) + b"\n" for payload in payloads])
         try:
             if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
                 rotate(self.path, self.backups)

@@ -75,57 +75,28 @@ def push_body(payloads: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(b"".join(push_bodies(payloads, max_bytes=sys.maxsize))))
 
 
-class Encoded(NamedTuple):
-    """An entry as a push body holds it: its stream (label set) and its JSON value, encoded once."""
-
-    stream: tuple[tuple[str, str], ...]
-    labels_json: bytes
-    ts_ns: int
-    value: bytes
-
-
-class Encoder:
-    """Makes outbox events Encoded entries, each label set's JSON made once (a few label sets serve many
-    entries); the delivery process encodes a step's items as it reads them, so their decoded dicts go."""
-
-    MAX_LABEL_SETS = 10_000  # then forgotten and made again: labels hold names clients choose
-
-    def __init__(self) -> None:
-        self.labels_json: dict[tuple[tuple[str, str], ...], bytes] = {}
-
-    def __call__(self, payload: Mapping[str, Any]) -> Encoded:
-        labels, ts_ns, line, metadata = entry(payload)
-        stream = tuple(sorted(labels.items()))
-        labels_json = self.labels_json.get(stream)
-        if labels_json is None:
-            if len(self.labels_json) >= self.MAX_LABEL_SETS:
-                self.labels_json.clear()
-            labels_json = self.labels_json[stream] = compact_bytes(labels)
-        value = compact_bytes([ts_ns, line, metadata] if metadata else [ts_ns, line])
-        return Encoded(stream, labels_json, int(ts_ns), value)
-
-
 def push_bodies(payloads: Sequence[Mapping[str, Any]], max_bytes: int) -> Iterator[bytes]:
-    """The push bodies of `payloads`, in order, each at most `max_bytes` (`encoded_push_bodies`)."""
-    encode = Encoder()
-    return encoded_push_bodies([encode(payload) for payload in payloads], max_bytes)
-
-
-def encoded_push_bodies(entries: Sequence[Encoded], max_bytes: int) -> Iterator[bytes]:
-    """The push bodies of `entries`, in order, each at most `max_bytes` (a lone entry larger than that
+    """The push bodies of `payloads`, in order, each at most `max_bytes` (a lone entry larger than that
     goes alone): Loki refuses a push larger than its ingestion burst, and a push refused for its size would
-    be retried for ever. The body is joined from the entries' encoded pieces, so its size is known exactly
-    as it grows."""
+    be retried for ever. Each entry is encoded once and the body joined from the pieces, so its size is
+    known exactly as it grows."""
     streams: dict[tuple[tuple[str, str], ...], tuple[bytes, list[tuple[int, bytes]]]] = {}
+    encoded_labels: dict[tuple[tuple[str, str], ...], bytes] = {}  # each label set's JSON, made once a call
     size = len(_EMPTY_BODY)
-    for stream, labels_json, ts_ns, value in entries:
+    for payload in payloads:
+        labels, ts_ns, line, metadata = entry(payload)
+        value = compact_bytes([ts_ns, line, metadata] if metadata else [ts_ns, line])
+        ident = tuple(sorted(labels.items()))  # a stream is a label set
+        labels_json = encoded_labels.get(ident)
+        if labels_json is None:
+            labels_json = encoded_labels[ident] = compact_bytes(labels)
         new_stream = len(_STREAM_SHAPE) + len(labels_json)
-        cost = len(value) + 1 + (0 if stream in streams else new_stream)  # the entry and its comma
+        cost = len(value) + 1 + (0 if ident in streams else new_stream)  # the entry and its comma
         if streams and size + cost > max_bytes:
             yield _joined(streams)
             streams, size = {}, len(_EMPTY_BODY)
             cost = len(value) + 1 + new_stream
-        streams.setdefault(stream, (labels_json, []))[1].append((ts_ns, value))
+        streams.setdefault(ident, (labels_json, []))[1].append((int(ts_ns), value))
         size += cost
     if streams:
         yield _joined(streams)
@@ -160,15 +131,11 @@ class LokiSink:
         self.headers = {"Content-Type": "application/json", **({"X-Scope-OrgID": tenant} if tenant else {})}
         self.client = httpx.Client(timeout=timeout)
         self.max_bytes = max_bytes
-        self.encode = Encoder()
 
     def send(self, payloads: list[dict[str, Any]]) -> None:
-        self.send_encoded([self.encode(payload) for payload in payloads])
-
-    def send_encoded(self, entries: list[Encoded]) -> None:
-        """Every entry, in pushes of at most max_bytes. If a later push fails, the whole batch is retried:
+        """Every payload, in pushes of at most max_bytes. If a later push fails, the whole batch is retried:
         Loki drops an entry it already holds (same stream, time and line), so a resent push is harmless."""
-        for body in encoded_push_bodies(entries, self.max_bytes):
+        for body in push_bodies(payloads, self.max_bytes):
             try:
                 response = self.client.post(self.url, content=body, headers=self.headers)
             except httpx.HTTPError as exc:

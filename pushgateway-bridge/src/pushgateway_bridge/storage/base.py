@@ -48,7 +48,7 @@ class Pending(NamedTuple):
     id: int
     downstream: str
     key: str
-    payload: Any  # the JSON object decoded, or what the reader's `encode` made of it (storage/outbox.py)
+    payload: dict[str, Any]
     attempts: int
     created: float
 

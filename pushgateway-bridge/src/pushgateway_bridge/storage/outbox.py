@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -50,34 +50,26 @@ class Outbox:
 
     # --- reading --------------------------------------------------------------------------------------
 
-    def due(
-        self, downstream: str, now: float, limit: int, encode: Callable[[dict[str, Any]], Any] | None = None
-    ) -> list[Pending]:
-        """The items due, oldest first, each payload decoded, or as `encode` made it of the decoded one:
-        then each query's decoded payloads are gone before the next query's are made."""
+    def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
         # Read DECODE_ROWS items a query, each query's rows as one JSON array, not an SQL row an item:
         # each row fetched lets go of the GIL, and waits to get it back. Not one array for all: decoding
         # 10,000 items in one call held the GIL for some 40 ms, which every request waited out.
-        due: list[Pending] = []
+        rows: list[list[Any]] = []
         after = 0  # ids start at 1
-        while len(due) < limit:
+        while len(rows) < limit:
             with self.lock:
                 (found,) = self.reader.execute(
                     "SELECT json_group_array(json_array(id, key, json(payload), attempts, created)) FROM"
                     " (SELECT * FROM outbox WHERE downstream = ? AND id > ? AND next_attempt <= ?"
                     " ORDER BY id LIMIT ?)",
-                    (downstream, after, now, min(DECODE_ROWS, limit - len(due))),
+                    (downstream, after, now, min(DECODE_ROWS, limit - len(rows))),
                 ).fetchone()
             part = sorted(_decoded(found))
-            due.extend(
-                Pending(row[0], downstream, row[1], encode(row[2]) if encode else row[2], row[3], row[4])
-                for row in part
-            )
+            rows.extend(part)
             if len(part) < DECODE_ROWS:
                 break
             after = part[-1][0]
-            del part, found
-        return due
+        return [Pending(row[0], downstream, row[1], row[2], row[3], row[4]) for row in rows]
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
         with self.lock:
