@@ -5,7 +5,9 @@ and after a restart; then the resend of events already accepted, acknowledged as
     .venv/bin/python bench/dedupe_window_bench.py [--events 1000000] [--batch 1000] [--senders 4]
 
 The anchor is the same bridge's RSS before the load, in the same run. Target (issue 17): RSS under 150 MB
-with a full window. Events go to the events file (no Loki), Pushgateway is real.
+with a full window. PSS beside it: the two processes' memory with the pages of files they share (libpython,
+the extension modules) counted once, which the sum of their RSS counts twice. Events go to the events file
+(no Loki), Pushgateway is real.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import requests
 from bridge_bench import KEY, start_bridge
-from processes import free_port, rss_bytes, wait_ready
+from processes import free_port, pss_bytes, rss_bytes, wait_ready
 from wrk_load import own_metric
 
 MB = 1024 * 1024
@@ -65,11 +67,12 @@ def send(bridge: str, batches: list[list[str]]) -> int:
     return duplicates
 
 
-Row = tuple[str, int, int]  # what, RSS of the bridge with its delivery process, RSS of the bridge alone
+# what; RSS of the bridge with its delivery process; RSS of the bridge alone; PSS of the two
+Row = tuple[str, int, int, int]
 
 
 def measured(what: str, pid: int) -> Row:
-    return what, rss_bytes(pid), rss_bytes(pid, descendants=False)
+    return what, rss_bytes(pid), rss_bytes(pid, descendants=False), pss_bytes(pid)
 
 
 def delivered(bridge: str) -> None:
@@ -81,11 +84,14 @@ def report(args: argparse.Namespace, count: int, seconds: float, resent: int, ro
     print(f"\n## Bridge RSS with a full dedupe window ({count:,} event ids, batches of {args.batch})\n")
     print(f"Accepted in {seconds:.1f} s ({count / seconds:,.0f} events/s, {args.senders} senders).")
     print(f"Resent {2 * args.batch:,} events after the restart: {resent:,} acknowledged as duplicates.\n")
-    print("| point | RSS MB, with the delivery process | ratio to the anchor | the bridge process alone |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "| point | RSS MB, with the delivery process | ratio to the anchor | the bridge process alone"
+        " | PSS MB of the two |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     anchor = rows[0][1]
-    for name, rss, alone in rows:
-        print(f"| {name} | {rss / MB:.1f} | {rss / anchor:.2f} | {alone / MB:.1f} |")
+    for name, rss, alone, pss in rows:
+        print(f"| {name} | {rss / MB:.1f} | {rss / anchor:.2f} | {alone / MB:.1f} | {pss / MB:.1f} |")
 
 
 def main() -> int:

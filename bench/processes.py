@@ -49,6 +49,19 @@ def _rss(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def pss_bytes(pid: int) -> int:
+    """The proportional set size of the process and its descendants: each page of a shared file counted once
+    over all of them (RSS counts libpython's and the extension modules' pages again in each process)."""
+    return sum(_pss(one) for one in tree(pid))
+
+
+def _pss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no Pss")
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time the process and its descendants have used so far."""
     return sum(_cpu(one) for one in tree(pid))
