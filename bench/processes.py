@@ -43,10 +43,15 @@ def rss_bytes(pid: int, *, descendants: bool = True) -> int:
 
 
 def _rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+    return _kilobytes(Path(f"/proc/{pid}/status"), "VmRSS:")
+
+
+def _kilobytes(path: Path, field: str) -> int:
+    """A `/proc` file's "<field> <n> kB" line, in bytes."""
+    for line in path.read_text().splitlines():
+        if line.startswith(field):
             return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {field} in {path}")
 
 
 def pss_bytes(pid: int) -> int:
@@ -56,10 +61,7 @@ def pss_bytes(pid: int) -> int:
 
 
 def _pss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no Pss")
+    return _kilobytes(Path(f"/proc/{pid}/smaps_rollup"), "Pss:")
 
 
 def cpu_seconds(pid: int) -> float:
