@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,8 +30,11 @@ BATCH = {
         {"site_id": "s", "app": {"name": "a"}, "entity_type": "job", "business_key": "b", "kind": "started"}
     ]
 }
+# A batch over max_body_bytes (1 MiB) that would validate.
+OVER = json.dumps({"events": [{**BATCH["events"][0], "message": "m" * 100_000}] * 11}).encode()
 # (method, path, body or None, key, extra headers): every kind of answer the hot routes give, and
-# requests beside them the router answers (405, a trailing slash, a path with no route).
+# requests beside them the router answers (405, a trailing slash, a path with no route). A body that is
+# a list of bytes is sent in those chunks, without a content-length.
 REQUESTS: list[tuple[str, str, Any, str | None, dict[str, str]]] = [
     ("POST", "/api/v1/schedulers/register", {"scheduler_id": "eod", "service_name": "s", "job_name": "j"}, KEY, {}),
     ("POST", "/api/v1/schedulers/eod/heartbeat", None, KEY, {}),
@@ -52,6 +56,8 @@ REQUESTS: list[tuple[str, str, Any, str | None, dict[str, str]]] = [
     ("POST", "/v1/events/batch", {"events": [{"kind": "started"}]}, KEY, {}),
     ("POST", "/v1/event", {**BATCH["events"][0], "x" * 10: "y" * 2_000_000}, KEY, {}),  # 413
     ("POST", "/v1/nothing", {}, KEY, {}),
+    ("POST", "/api/v1/schedulers/eod/heartbeat", [b'{"scheduler_id"', b':"eod"}'], KEY, {}),
+    ("POST", "/v1/events/batch", [OVER[:600_000], OVER[600_000:]], KEY, {}),  # 413, though it validates
 ]  # fmt: skip
 
 
@@ -76,8 +82,8 @@ def application(tmp_path: Path, name: str, hot: bool) -> FastAPI:
         pushgateway_url="http://127.0.0.1:9",
     )
     app = create_app(settings)
-    if not hot:  # the same application, every request through FastAPI's router
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not cast(Any, HotRoutes)]
+    if not hot:  # the same application, every request through FastAPI's middleware stack and router
+        app.hot = None
     return app
 
 
@@ -96,6 +102,11 @@ def normal(text: str) -> str:
     return TIMES.sub("<time>", UUIDS.sub("<uuid>", text))
 
 
+async def chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
 async def answers(app: FastAPI, root_path: str) -> list[tuple[int, str, dict[str, str]]]:
     seen = []
     async with client(app, root_path) as http:
@@ -106,6 +117,8 @@ async def answers(app: FastAPI, root_path: str) -> list[tuple[int, str, dict[str
                 if isinstance(body, str)
                 else None
                 if body is None
+                else chunks(body)
+                if isinstance(body, list)
                 else httpx.Request(method, "http://x", json=body).content
             )
             answer = await http.request(method, root_path + path, content=content, headers=headers)
@@ -134,42 +147,44 @@ def test_the_hot_routes_answer_as_fastapis_router_does(tmp_path: Path, root_path
     hot, routed = application(tmp_path, "hot", hot=True), application(tmp_path, "routed", hot=False)
     taken: list[str] = []
     declined: list[str] = []  # by the planned path: FastAPI's handler answered
-    original, original_standard = HotRoutes.handle, HotRoutes.route_handle
+    original, original_decline = HotRoutes.serve, HotRoutes.decline
 
-    async def spy(self: HotRoutes, scope: Any, receive: Any, send: Any) -> None:
-        taken.append(scope["route"].path)
-        await original(self, scope, receive, send)
+    async def spy(self: HotRoutes, route: APIRoute, *args: Any) -> None:
+        taken.append(route.path)
+        await original(self, route, *args)
 
-    async def spy_standard(scope: Any, receive: Any, send: Any) -> None:
-        declined.append(scope["route"].path)
-        await original_standard(scope, receive, send)
+    async def spy_decline(self: HotRoutes, route: APIRoute, *args: Any) -> None:
+        declined.append(route.path)
+        await original_decline(self, route, *args)
 
-    HotRoutes.handle = spy  # type: ignore[method-assign]
-    HotRoutes.route_handle = staticmethod(spy_standard)  # type: ignore[method-assign]
+    HotRoutes.serve = spy  # type: ignore[method-assign]
+    HotRoutes.decline = spy_decline  # type: ignore[method-assign]
     try:
         hot_answers = asyncio.run(answers(hot, root_path))
         hot_taken, hot_declined = list(taken), list(declined)
         taken.clear()
         routed_answers = asyncio.run(answers(routed, root_path))
     finally:
-        HotRoutes.handle = original  # type: ignore[method-assign]
-        HotRoutes.route_handle = staticmethod(original_standard)  # type: ignore[method-assign]
+        HotRoutes.serve = original  # type: ignore[method-assign]
+        HotRoutes.decline = original_decline  # type: ignore[method-assign]
     assert hot_answers == routed_answers
     assert {status for status, _, _ in hot_answers} >= {200, 201, 202, 401, 403, 404, 405, 413, 415, 422}
     assert counted(hot) == counted(routed)
     assert taken == []  # without the middleware, nothing goes by it
     # Every request to a hot route with its method went by it, nothing else did (413 and 415 are
-    # answered before, by BridgeMiddleware).
-    assert len(hot_taken) == 15  # all but the 405, the trailing slash, the 415, the 413 and /v1/nothing
+    # answered before, by BridgeMiddleware: refused on their headers, they are not taken).
+    # All but the 405, the trailing slash, the 415, the 413 told by its content-length and /v1/nothing.
+    assert len(hot_taken) == 17
     assert set(hot_taken) == {
         "/api/v1/schedulers/register", "/api/v1/schedulers/{scheduler_id}/heartbeat",
         "/api/v1/schedulers/{scheduler_id}/status", "/services/", "/metrics/", "/alerts/", "/v1/events/batch",
     }  # fmt: skip
     # The bodies that do not validate: a status of "nope", a heartbeat body that is not JSON, an event
-    # without its fields, an alert's severity of 9. The 401, 403 and 404 are the endpoints' own.
+    # without its fields, an alert's severity of 9; and the chunked body over the limit, which
+    # BridgeMiddleware refuses. The 401, 403 and 404 are the endpoints' own.
     assert sorted(hot_declined) == [
         "/alerts/", "/api/v1/schedulers/{scheduler_id}/heartbeat", "/api/v1/schedulers/{scheduler_id}/status",
-        "/v1/events/batch",
+        "/v1/events/batch", "/v1/events/batch",
     ]  # fmt: skip
 
 
@@ -183,3 +198,33 @@ def test_no_route_before_the_hot_ones_serves_their_methods(tmp_path: Path) -> No
     for route in app.router.routes[:first]:
         assert not (getattr(route, "methods", None) or set()) & HOT_METHODS, route
     assert all(isinstance(route, APIRoute) for route in climate.router.routes)
+
+
+def test_an_error_in_a_hot_route_is_the_500_of_fastapis_stack(tmp_path: Path) -> None:
+    """An exception no handler takes: the same 500 and count, and raised on for the server to log."""
+    registration = {"scheduler_id": "eod", "service_name": "s", "job_name": "j"}
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("the disk is on fire")
+
+    async def post(app: FastAPI, raise_app_exceptions: bool) -> tuple[int, str, str]:
+        transport = httpx.ASGITransport(app, raise_app_exceptions=raise_app_exceptions)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://bridge") as http,
+        ):
+            answer = await http.post(
+                "/api/v1/schedulers/register", json=registration, headers={"x-api-key": KEY}
+            )
+            return answer.status_code, answer.text, answer.headers["content-type"]
+
+    seen = []
+    for hot in (True, False):
+        app = application(tmp_path, f"broken-{hot}", hot=hot)
+        app.state.bridge.accept = broken
+        with pytest.raises(RuntimeError, match="on fire"):
+            asyncio.run(post(app, raise_app_exceptions=True))
+        seen.append((asyncio.run(post(app, raise_app_exceptions=False)), counted(app)))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == (500, "Internal Server Error", "text/plain; charset=utf-8")
+    assert seen[0][1] == {("/api/v1/schedulers/register", "500"): 2}

@@ -9,8 +9,8 @@ from fastapi import Depends, FastAPI
 
 from pushgateway_bridge import __version__
 from pushgateway_bridge.api import errors
-from pushgateway_bridge.api.hot_routes import HotRoutes
-from pushgateway_bridge.api.middleware import BridgeMiddleware
+from pushgateway_bridge.api.hot_routes import HotApp, HotRoutes
+from pushgateway_bridge.api.middleware import BridgeMiddleware, RequestAccounting
 from pushgateway_bridge.api.query_params import one_value_each
 from pushgateway_bridge.api.routes import (
     alertmanager_receiver,
@@ -31,7 +31,7 @@ from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.settings import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings) -> HotApp:
     bridge = Bridge(settings)
 
     @asynccontextmanager
@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             bridge.stop()
 
-    app = FastAPI(
+    app = HotApp(
         title="pushgateway-bridge",
         version=__version__,
         description="The seeds' monitoring APIs into Pushgateway, Alertmanager and Loki.",
@@ -65,9 +65,9 @@ def create_app(settings: Settings) -> FastAPI:
         bridge.auth.authenticate(x_api_key or token, authorization).require_user(user_id)
 
     app.include_router(build_router(bridge.hub, bridge.notifications.replay, authorize))
-    # Added first, so inside BridgeMiddleware: the hot routes' requests are counted and limited alike.
-    app.add_middleware(HotRoutes, application=app, routers=hot)
-    app.add_middleware(BridgeMiddleware, metrics=bridge.metrics, max_body_bytes=settings.max_body_bytes)
+    accounting = RequestAccounting(bridge.metrics, settings.max_body_bytes)
+    app.add_middleware(BridgeMiddleware, accounting=accounting)
+    app.hot = HotRoutes(app, hot, accounting)  # counted and limited as BridgeMiddleware does
     # The batch limit is a setting, so the model cannot carry it: the document is built once, here.
     batch = app.openapi()["components"]["schemas"]["SidecarBatch"]["properties"]["events"]
     batch["maxItems"] = settings.max_batch_events

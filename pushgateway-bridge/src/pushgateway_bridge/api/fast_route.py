@@ -44,8 +44,9 @@ class Plan:
     principal_name: str | None = None
     request_name: str | None = None
 
-    async def arguments(self, request: Request) -> dict[str, Any] | None:
-        """The endpoint's arguments, or None: let FastAPI's handler answer this request."""
+    async def arguments(self, request: Request, body: bytes) -> dict[str, Any] | None:
+        """The endpoint's arguments from the request and its `body`, or None: let FastAPI's handler
+        answer this request."""
         values: dict[str, Any] = {}
         for field in self.path:
             value, errors = field.validate(request.path_params.get(field.alias), loc=("path", field.alias))
@@ -54,7 +55,6 @@ class Plan:
             values[field.name] = value
         if self.body_name is not None:
             assert self.body_model is not None
-            body = await request.body()
             if not body:
                 if not self.body_optional:
                     return None
@@ -134,7 +134,7 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     return None, False
 
 
-Planned = Callable[[Request], Awaitable[Response | None]]
+Planned = Callable[[Request, bytes | None], Awaitable[Response | None]]
 
 
 class FastRoute(APIRoute):
@@ -159,8 +159,10 @@ class FastRoute(APIRoute):
             return standard
         endpoint: Callable[..., Awaitable[Response]] = self.endpoint
 
-        async def planned(request: Request) -> Response | None:
-            arguments = await route_plan.arguments(request)
+        async def planned(request: Request, body: bytes | None = None) -> Response | None:
+            """`body` where the caller has read it already (api/hot_routes.py)."""
+            body = await request.body() if body is None else body
+            arguments = await route_plan.arguments(request, body)
             return None if arguments is None else await endpoint(**arguments)
 
         async def handler(request: Request) -> Response:
