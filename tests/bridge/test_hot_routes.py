@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -157,8 +157,8 @@ def test_the_hot_routes_answer_as_fastapis_router_does(tmp_path: Path, root_path
         declined.append(route.path)
         await original_decline(self, route, *args)
 
-    HotRoutes.serve = spy  # type: ignore[method-assign]
-    HotRoutes.decline = spy_decline  # type: ignore[method-assign]
+    HotRoutes.serve = spy  # type: ignore[method-assign,assignment]
+    HotRoutes.decline = spy_decline  # type: ignore[method-assign,assignment]
     try:
         hot_answers = asyncio.run(answers(hot, root_path))
         hot_taken, hot_declined = list(taken), list(declined)
