@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from bridge.conftest import ADMIN_KEY, BRIDGE_BIN, default_config
+from bridge.conftest import ADMIN_KEY, BRIDGE_BIN, BridgeFactory, default_config
 from stack import Pushgateway, ServerProcess, Stack, free_port, wait_until
 
 
@@ -63,6 +63,20 @@ def test_every_address_serves_every_api_of_one_bridge(
         return 'app="two-doors-app"' in text and 'scheduler_id="door-one"' in text
 
     wait_until(both_pushed, what="both writes in Pushgateway")
+
+
+def test_the_access_log_names_the_peer_not_what_x_forwarded_for_claims(
+    bridge_factory: BridgeFactory, pushgateway: Pushgateway
+) -> None:
+    """The bridge reads no client address: a local client cannot put another one in its log."""
+    bridge = bridge_factory(pushgateway.url, extra_env={"BRIDGE_LOG_LEVEL": "debug"})
+    probe = f"/health?probe={uuid.uuid4().hex}"
+    forged = {"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https"}
+    assert requests.get(bridge.url + probe, headers=forged, timeout=5).status_code == 200
+    wait_until(lambda: probe in bridge.process.log(), what="the request in the access log")
+    line = next(line for line in bridge.process.log().splitlines() if probe in line)
+    assert "127.0.0.1:" in line
+    assert "203.0.113.9" not in line
 
 
 def test_the_ipv6_loopback_is_an_address_too(stack: Stack, pushgateway: Pushgateway, tmp_path: Path) -> None:

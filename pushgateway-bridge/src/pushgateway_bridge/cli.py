@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         lifespan="on",
+        # The bridge reads no client address or scheme: uvicorn's rewriting of them from X-Forwarded-*
+        # (trusted from 127.0.0.1 by default) served only the debug access log, for 3 % of a heartbeat's
+        # throughput (bench/README.md, eighth round).
+        proxy_headers=False,
         # The notification WebSocket: pings drop dead peers within about 40 s; no per-message deflate
         # (it doubles an idle connection's memory, 34 -> 67 KiB measured); clients send nothing we read.
         ws="websockets-sansio",
