@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 
-from pushgateway_bridge.api.fast_route import FastRoute, decode, plan
+from pushgateway_bridge.api.fast_route import FastRoute, decode, first_values, plan
 from pushgateway_bridge.api.routes import climate, schedulers, sidecar
+from pushgateway_bridge.api.routes.common import Answer
 from pushgateway_bridge.domain.models.climate import AlertReport, MetricReport, PipelineReport, ServiceReport
 from pushgateway_bridge.domain.models.schedulers import (
     SchedulerHeartbeat,
@@ -146,3 +149,31 @@ def test_the_hot_routes_take_the_one_pass_path() -> None:
     heartbeat = plan(routes[("POST", "/api/v1/schedulers/{scheduler_id}/heartbeat")].dependant)
     assert heartbeat is not None and heartbeat.body_optional
     assert [field.name for field in heartbeat.path] == ["scheduler_id"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [],
+        [(b"host", b"x"), (b"content-type", b"application/json"), (b"x-api-key", b"k")],
+        [(b"x-api-key", b""), (b"authorization", b"Bearer k")],
+        [(b"x-api-key", b"first"), (b"x-api-key", b"second"), (b"authorization", b"caf\xe9")],
+        [(b"content-type", b"text/plain"), (b"content-type", b"application/json")],
+    ],
+)
+def test_the_one_pass_headers_are_what_starlettes_headers_give(raw: list[tuple[bytes, bytes]]) -> None:
+    found = first_values(raw)
+    headers = Headers(raw=raw)
+    for name in ("content-type", "x-api-key", "authorization"):
+        assert found.get(name.encode()) == headers.get(name)
+
+
+@pytest.mark.parametrize("status_code", [200, 201, 202, 204, 304, 404])
+def test_an_answer_has_the_headers_of_a_json_response(status_code: int) -> None:
+    content = {"scheduler_id": "eod", "accepted": True, "n": [1, 2.5, None]}
+    ours, theirs = Answer(content, status_code), JSONResponse(content, status_code)
+    assert ours.raw_headers == [
+        (name, str(len(ours.body)).encode() if name == b"content-length" else value)
+        for name, value in theirs.raw_headers
+    ]
+    assert json.loads(bytes(ours.body)) == json.loads(bytes(theirs.body))

@@ -44,6 +44,9 @@ REQUESTS: list[tuple[str, str, Any, str | None, dict[str, str]]] = [
     ("PUT", "/api/v1/schedulers/eod/status", {"scheduler_id": "eod", "status": "running"}, SCOPED, {}),
     ("PUT", "/api/v1/schedulers/eod/status", {"scheduler_id": "eod", "status": "running"}, None, {}),
     ("POST", "/api/v1/schedulers/nobody/heartbeat", None, KEY, {}),
+    ("POST", "/api/v1/schedulers/eod/heartbeat", None, None, {"authorization": f"Bearer {KEY}"}),
+    ("POST", "/api/v1/schedulers/eod/heartbeat", None, None, {"x-api-key": "", "authorization": f"Bearer {KEY}"}),
+    ("POST", "/api/v1/schedulers/eod/heartbeat", None, None, {"authorization": f"Basic {KEY}"}),
     ("PUT", "/api/v1/schedulers/register", {}, KEY, {}),  # 405
     ("POST", "/api/v1/schedulers/register/", {}, KEY, {}),
     ("POST", "/api/v1/schedulers/eod/heartbeat", "not json", KEY, {}),
@@ -174,7 +177,7 @@ def test_the_hot_routes_answer_as_fastapis_router_does(tmp_path: Path, root_path
     # Every request to a hot route with its method went by it, nothing else did (413 and 415 are
     # answered before, by BridgeMiddleware: refused on their headers, they are not taken).
     # All but the 405, the trailing slash, the 415, the 413 told by its content-length and /v1/nothing.
-    assert len(hot_taken) == 17
+    assert len(hot_taken) == 20
     assert set(hot_taken) == {
         "/api/v1/schedulers/register", "/api/v1/schedulers/{scheduler_id}/heartbeat",
         "/api/v1/schedulers/{scheduler_id}/status", "/services/", "/metrics/", "/alerts/", "/v1/events/batch",

@@ -28,12 +28,14 @@ class BearerHeader(SecurityBase):
     """`Authorization: Bearer <key>` in the OpenAPI document. It hands the raw header to the authenticator,
     which says what is wrong with a malformed one (FastAPI's HTTPBearer would drop it silently)."""
 
+    name = "authorization"
+
     def __init__(self) -> None:
         self.model = HTTPBearerModel(description="An API key of the bridge, as the climate seed sends it")
         self.scheme_name = "bearer"
 
     async def __call__(self, request: Request) -> str | None:
-        return request.headers.get("authorization")
+        return request.headers.get(self.name)
 
 
 api_key_header = APIKeyHeader(
