@@ -1,11 +1,14 @@
-"""The Pushgateway sink's transport: what it sends besides the group (the URL's credentials and path
-prefix), and how each way of failing is classified for the forwarder (tests/bridge/test_durability.py runs
-it against the real Pushgateway)."""
+"""The transport of the Pushgateway and Loki sinks (sinks/http_endpoint.py): what they send besides the
+group or the push (the URL's credentials and path prefix, Loki's tenant), and how each way of failing is
+classified for the forwarder (tests/bridge/test_durability.py runs it against the real Pushgateway,
+tests/bridge/test_loki_pushes.py against a strict Loki receiver)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,12 +16,14 @@ from typing import Any
 import pytest
 
 from pushgateway_bridge.sinks.base import SinkError
+from pushgateway_bridge.sinks.loki import LokiSink
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
 
 
 class Recorder(ThreadingHTTPServer):
     status = 200
     seen: list[tuple[str, str, str | None, str | None, bytes]]
+    tenants: list[str | None]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -30,17 +35,20 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         auth, kind = self.headers.get("Authorization"), self.headers.get("Content-Type")
-        self.server.seen.append(("PUT", self.path, auth, kind, body))
+        self.server.seen.append((self.command, self.path, auth, kind, body))
+        self.server.tenants.append(self.headers.get("X-Scope-OrgID"))
         self.send_response(self.server.status)
         self.send_header("Content-Length", "4")
         self.end_headers()
         self.wfile.write(b"nope")
 
+    do_POST = do_PUT
+
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     server = Recorder(("127.0.0.1", 0), Handler)
-    server.seen = []
+    server.seen, server.tenants = [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -58,6 +66,24 @@ def test_a_push_carries_the_urls_credentials_and_path_prefix(recorder: Recorder)
         ("PUT", "/gateway/metrics/job/a", "Basic YnJpZGdlOnBAc3M=", "text/plain; version=0.0.4", b"x 1\n"),
         ("PUT", "/gateway/metrics/job/b", "Basic YnJpZGdlOnBAc3M=", "text/plain; version=0.0.4", b"x 2\n"),
     ]
+    sink.close()
+
+
+def test_a_loki_push_carries_the_urls_credentials_path_prefix_and_tenant(recorder: Recorder) -> None:
+    recorder.status = 204
+    port = recorder.server_address[1]
+    sink = LokiSink(f"http://bridge:p%40ss@127.0.0.1:{port}/logs/", "team-a", 5, 1024 * 1024)
+    event = {"event_id": "e1", "source": "sidecar", "kind": "started", "name": "app", "received": time.time()}
+    sink.send([{**event, "level": "info", "fields": {}}])
+    [(method, path, auth, kind, body)] = recorder.seen
+    assert (method, path, auth, kind) == (
+        "POST",
+        "/logs/loki/api/v1/push",
+        "Basic YnJpZGdlOnBAc3M=",
+        "application/json",
+    )
+    assert json.loads(body)["streams"][0]["values"][0][2] == {"event_id": "e1"}
+    assert recorder.tenants == ["team-a"]
     sink.close()
 
 

@@ -11,8 +11,13 @@ for the sinks and the notification channels (`channels/base.py`) alike:
 
 from __future__ import annotations
 
-import httpx
+import sys
+from typing import TYPE_CHECKING
+
 import urllib3
+
+if TYPE_CHECKING:  # the delivery process, on urllib3 only, does without httpx (sinks/http_endpoint.py)
+    import httpx
 
 
 class SinkError(Exception):
@@ -61,7 +66,9 @@ def check_status(status: int, text: str, what: str) -> None:
 def no_answer_kind(exc: Exception) -> str:
     # urllib3's NewConnectionError (refused, no route) is a subclass of its ConnectTimeoutError.
     refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
-    timeout = isinstance(exc, httpx.TimeoutException | urllib3.exceptions.TimeoutError) and not refused
+    loaded = sys.modules.get("httpx")  # an httpx error comes only from a process that imported httpx
+    timeouts = (urllib3.exceptions.TimeoutError, *((loaded.TimeoutException,) if loaded else ()))
+    timeout = isinstance(exc, timeouts) and not refused
     return "timeout" if timeout else "unreachable"
 
 

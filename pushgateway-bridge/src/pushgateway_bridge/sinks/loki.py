@@ -12,12 +12,11 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
-import httpx
-
 from pushgateway_bridge.domain.events import Event, iso
 from pushgateway_bridge.jsontext import compact, compact_bytes
-from pushgateway_bridge.sinks.base import check_response, transport_error
+from pushgateway_bridge.sinks.http_endpoint import Endpoint
 
+PUSH_PATH = "/loki/api/v1/push"
 MAX_AGE_SECONDS = 167 * 3600  # Loki rejects entries older than 168 h
 MAX_FUTURE_SECONDS = 9 * 60  # ... and more than 10 minutes ahead
 
@@ -127,20 +126,15 @@ class LokiSink:
     downstream = "loki"
 
     def __init__(self, url: str, tenant: str | None, timeout: float, max_bytes: int) -> None:
-        self.url = url.rstrip("/") + "/loki/api/v1/push"
+        self.endpoint = Endpoint(url, timeout)  # in the delivery process, so not on httpx
         self.headers = {"Content-Type": "application/json", **({"X-Scope-OrgID": tenant} if tenant else {})}
-        self.client = httpx.Client(timeout=timeout)
         self.max_bytes = max_bytes
 
     def send(self, payloads: list[dict[str, Any]]) -> None:
         """Every payload, in pushes of at most max_bytes. If a later push fails, the whole batch is retried:
         Loki drops an entry it already holds (same stream, time and line), so a resent push is harmless."""
         for body in push_bodies(payloads, self.max_bytes):
-            try:
-                response = self.client.post(self.url, content=body, headers=self.headers)
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, "POST /loki/api/v1/push") from None
-            check_response(response, "POST /loki/api/v1/push")
+            self.endpoint.request("POST", PUSH_PATH, body, self.headers)
 
     def close(self) -> None:
-        self.client.close()
+        self.endpoint.close()

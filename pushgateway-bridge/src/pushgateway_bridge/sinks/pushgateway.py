@@ -1,22 +1,20 @@
 """Pushgateway: PUT a whole group, DELETE a group, read its start time (to notice a restart).
 
-Through urllib3, not httpx as the other sinks: a push is the bridge's most frequent request out (up to one
-per changed group per flush, 1,000 groups a second under the scheduler bench), and urllib3 spends about
-0.55 of httpx's CPU on one (300 against 500 us measured on loopback), CPU the request handlers share
-under one GIL.
+Through urllib3 (sinks/http_endpoint.py), not httpx as the bridge's own sinks: a push is the bridge's
+most frequent request out (up to one per changed group per flush, 1,000 groups a second under the
+scheduler bench), and urllib3 spends about 0.55 of httpx's CPU on one (300 against 500 us measured on
+loopback), CPU the request handlers share under one GIL.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
-from urllib.parse import unquote, urlsplit
 
-import urllib3
-
-from pushgateway_bridge.sinks.base import SinkError, check_status, transport_error
+from pushgateway_bridge.sinks.base import SinkError
+from pushgateway_bridge.sinks.http_endpoint import Endpoint
 
 PUSH_HEADERS = {"Content-Type": "text/plain; version=0.0.4"}
 
@@ -42,42 +40,10 @@ class Pushgateway(Protocol):
 
 class PushgatewaySink:
     def __init__(self, url: str, timeout: float) -> None:
-        parts = urlsplit(url.rstrip("/"))
-        self.prefix = parts.path  # a Pushgateway served under a path (--web.route-prefix)
-        # Credentials in the URL (http://user:password@host), sent as basic auth as httpx did.
-        self.headers: dict[str, str] = {}
-        if parts.username is not None:
-            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            self.headers = dict(urllib3.make_headers(basic_auth=credentials))
-        # retries=False: the forwarder retries, with backoff; the pool still replaces a connection the
-        # server closed while it was idle before using it.
-        self.pool = urllib3.connection_from_url(
-            f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}",
-            timeout=urllib3.Timeout(timeout),
-            retries=False,
-            maxsize=1,
-        )
-
-    def _request(
-        self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
-    ) -> str:
-        what = f"{method} {path}"
-        try:
-            response = self.pool.urlopen(
-                method,
-                self.prefix + path,
-                body=body,
-                headers={**self.headers, **(headers or {})},
-                retries=False,
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise transport_error(exc, what) from None
-        text = response.data.decode(errors="replace")
-        check_status(response.status, text, what)
-        return text
+        self.endpoint = Endpoint(url, timeout)
 
     def put(self, path: str, text: str) -> None:
-        self._request("PUT", path, text.encode(), PUSH_HEADERS)
+        self.endpoint.request("PUT", path, text.encode(), PUSH_HEADERS)
 
     def put_all(self, pushes: Sequence[tuple[str, str]]) -> list[Pushed]:
         """PUT each (path, text) in order, until one fails for a reason that may pass (the rest wait for
@@ -96,15 +62,15 @@ class PushgatewaySink:
         return answers
 
     def delete(self, path: str) -> None:
-        self._request("DELETE", path)
+        self.endpoint.request("DELETE", path)
 
     def start_time(self) -> str:
         """Pushgateway's start time from /api/v1/status: it changes when Pushgateway restarts."""
-        text = self._request("GET", "/api/v1/status")
+        text = self.endpoint.request("GET", "/api/v1/status")
         try:
             return str(json.loads(text)["data"]["start_time"])
         except (ValueError, KeyError, TypeError) as exc:
             raise SinkError(f"unexpected /api/v1/status answer: {exc}", kind="bad_answer") from None
 
     def close(self) -> None:
-        self.pool.close()
+        self.endpoint.close()
