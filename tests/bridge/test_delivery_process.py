@@ -7,7 +7,10 @@ runs through the child too: it is the default.)"""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
+import subprocess
+import sys
 
 import psutil
 import pytest
@@ -16,6 +19,8 @@ import requests
 from bridge.conftest import Bridge, BridgeFactory
 from bridge.test_durability import HEADERS, sidecar_event
 from fakes.loki import LokiReceiver
+from pushgateway_bridge.delivery.settings import DeliverySettings
+from pushgateway_bridge.settings import load_settings
 from stack import Pushgateway, wait_until
 
 CHILD_MODULE = "pushgateway_bridge.delivery.child"
@@ -182,3 +187,29 @@ def test_with_the_process_off_logs_and_pushes_go_from_threads(
     wait_until(lambda: pushed(pushgateway, "from-a-thread"), what="the group in Pushgateway")
     assert delivery_children(bridge.process.pid) == []
     assert connected_to(bridge.process.pid, pushgateway.url)
+
+
+def test_the_child_imports_no_web_stack_and_no_pydantic_models() -> None:
+    """What keeps the child small (bench/README.md, eighth round): its modules and the pickled settings
+    it reads bring in neither the bridge's HTTP client nor pydantic, FastAPI or the domain's models."""
+    probe = (
+        "import pickle, sys\n"
+        f"import {CHILD_MODULE}\n"
+        "pickle.loads(sys.stdin.buffer.read())\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    settings = load_settings(None, loki_url="http://127.0.0.1:9", data_dir="/tmp/unused")
+    loaded = (
+        subprocess.run(
+            [sys.executable, "-c", probe],
+            input=pickle.dumps(DeliverySettings.of(settings)),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split()
+    )
+    heavy = {"httpx", "pydantic", "pydantic_settings", "fastapi", "starlette", "uvicorn", "yaml"}
+    assert heavy.isdisjoint(loaded), heavy & set(loaded)
+    assert not [name for name in loaded if name.startswith("pushgateway_bridge.domain.models")]
+    assert "urllib3" in loaded  # what it pushes with: the probe saw the child's imports

@@ -15,7 +15,9 @@ from pushgateway_bridge.alerts.service import AlertService
 from pushgateway_bridge.auth import Authenticator
 from pushgateway_bridge.delivery.process import DeliveryProcess
 from pushgateway_bridge.delivery.pushgateway import ChildPushgateway
-from pushgateway_bridge.forwarder import OutboxWorker, PushgatewayWorker, Worker
+from pushgateway_bridge.delivery.settings import DeliverySettings
+from pushgateway_bridge.forwarder import OutboxWorker, Worker
+from pushgateway_bridge.forwarder_pushgateway import PushgatewayWorker
 from pushgateway_bridge.forwarder_remote_write import RemoteWriteWorker
 from pushgateway_bridge.integrations.config import load_integrations
 from pushgateway_bridge.integrations.wiring import Integrations
@@ -96,7 +98,7 @@ class Bridge:
             self.workers["pushgateway"] = PushgatewayWorker(s, self.storage, self.metrics, pushgateway)
         self.workers["loki"] = process or OutboxWorker(
             "loki",
-            log_sink(s),
+            log_sink(DeliverySettings.of(s)),
             s,
             self.storage,
             self.metrics,

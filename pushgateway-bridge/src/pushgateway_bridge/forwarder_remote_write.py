@@ -18,7 +18,8 @@ import logging
 import time
 
 from pushgateway_bridge.domain.kinds import KINDS, State
-from pushgateway_bridge.forwarder import Worker, backoff, expire_silent
+from pushgateway_bridge.forwarder import Worker, backoff
+from pushgateway_bridge.forwarder_pushgateway import expire_silent
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
@@ -45,6 +46,7 @@ class RemoteWriteWorker(Worker):
     """Writes every live entity's series each flush; staleness markers for series no longer written."""
 
     downstream = "remote_write"
+    settings: Settings
     storage: Storage
 
     def __init__(

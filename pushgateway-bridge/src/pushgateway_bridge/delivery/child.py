@@ -25,9 +25,9 @@ from pushgateway_bridge import collector
 from pushgateway_bridge.delivery import messages
 from pushgateway_bridge.delivery.messages import Relay
 from pushgateway_bridge.delivery.pushgateway import serve
+from pushgateway_bridge.delivery.settings import DeliverySettings
 from pushgateway_bridge.forwarder import BatchSink, OutboxWorker
 from pushgateway_bridge.metrics import BridgeMetrics
-from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.logs import log_sink
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
@@ -82,7 +82,7 @@ class RelayedWorker(OutboxWorker):
     """The forwarder, its metrics and state reported to the bridge instead of recorded here; the bridge
     records them (and logs failures) as its own thread would."""
 
-    def __init__(self, sink: BatchSink, settings: Settings, store: ChildOutbox, relay: Relay) -> None:
+    def __init__(self, sink: BatchSink, settings: DeliverySettings, store: ChildOutbox, relay: Relay) -> None:
         super().__init__(
             "loki",
             sink,
@@ -114,7 +114,7 @@ class RelayedWorker(OutboxWorker):
 class Calls(threading.Thread):
     """The bridge's calls (delivery/pushgateway.py), one at a time, in the order they came."""
 
-    def __init__(self, settings: Settings, relay: Relay) -> None:
+    def __init__(self, settings: DeliverySettings, relay: Relay) -> None:
         super().__init__(name="calls", daemon=True)
         self.settings = settings
         self.relay = relay
@@ -165,7 +165,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     setup = pickle.loads(base64.b64decode(sys.stdin.buffer.readline()))  # noqa: S301  (see above)
-    settings: Settings = setup["settings"]
+    settings: DeliverySettings = setup["settings"]
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -20,6 +20,7 @@ from typing import Any
 
 from pushgateway_bridge.delivery import messages
 from pushgateway_bridge.delivery.pipes import Call, ChildInput, ChildWake
+from pushgateway_bridge.delivery.settings import DeliverySettings
 from pushgateway_bridge.forwarder import Worker, backoff
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
@@ -36,6 +37,7 @@ class DeliveryProcess(Worker):
     error and stops it as it does a thread of its own."""
 
     downstream = "loki"
+    settings: Settings
     storage: SQLiteStorage
 
     def __init__(self, settings: Settings, storage: SQLiteStorage, metrics: BridgeMetrics) -> None:
@@ -104,7 +106,7 @@ class DeliveryProcess(Worker):
             os.close(wake_read)
         assert child.stdin is not None
         setup = {
-            "settings": self.settings,
+            "settings": DeliverySettings.of(self.settings),
             "database": str(self.settings.database_path),
             "max_params": self.storage.writer.max_params,
             "wake_fd": wake_read,  # the same number in the child (pass_fds)
