@@ -166,11 +166,11 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(default=5.0, gt=0)
     restore_check_interval_seconds: float = Field(default=5.0, gt=0)
     # Outbox items a Loki (or events file) delivery step takes; sent in pushes of at most
-    # loki_push_max_bytes (Alloy's loki.write batch_size default). Large steps matter under load: every
-    # step waits to get the GIL back from the busy event loop several times, whatever its size. At 10,000
-    # the backlog stayed flat under the saturating batch bench, at 5,000 it still grew slowly; a step's
-    # decoded items cost about 14 MB of RSS per 5,000 (bench/README.md).
-    loki_batch_max_entries: int = Field(default=10_000, gt=0)
+    # loki_push_max_bytes (Alloy's loki.write batch_size default). A step's decoded items are most of the
+    # delivery process's memory under load: 2,500 against 10,000 took 22 MB off the bridge's two processes
+    # with 300,000 ids, for the same events/s accepted with Loki (bench/README.md, eighth round); below
+    # 2,000 the backlog, and the bridge's memory with it, grew again.
+    loki_batch_max_entries: int = Field(default=2_500, gt=0)
     loki_push_max_bytes: int = Field(default=1024 * 1024, gt=0)
     # Logs (to Loki or the events file) and Pushgateway's requests made by a second process on the same
     # SQLite file, so that intake and delivery run on two cores instead of taking turns at one GIL
