@@ -284,7 +284,7 @@ def report(args: argparse.Namespace, run: Results) -> None:
         cpu = f"{result.cpu_ms_per_request:.2f}" if result.cpu_ms_per_request else "-"
         print(
             f"| {name} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | "
-            f"{result.errors} | {cpu} | {ratio:.2f} |"
+            f"{result.errors} | {cpu} | {ratio:.3f} |"
         )
     print(f"\nSidecar events/s through the batch endpoint: {figure['batch_events_per_second']:,.0f}")
     print(

@@ -75,7 +75,10 @@ def run(path: Path, bench_args: list[str], out: Path) -> dict[str, float]:
 
 def cell(values: list[float]) -> str:
     def number(value: float) -> str:
-        return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.2f}"
+        # Three decimals below 1: a ratio of 0.197 must not read as 0.20 beside a target of 0.2.
+        if abs(value) >= 100 or float(value).is_integer():
+            return f"{value:,.0f}"
+        return f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}"
 
     middle = number(statistics.median(values))
     return middle if len(values) == 1 else f"{middle} ({number(min(values))}-{number(max(values))})"
@@ -87,7 +90,7 @@ def table(names: list[str], runs: dict[str, list[dict[str, float]]]) -> str:
     for key, label in SHOWN.items():
         values = [[figures[key] for figures in runs[name]] for name in names]
         first, last = statistics.median(values[0]), statistics.median(values[-1])
-        ratio = f"{last / first:.2f}" if first else "-"
+        ratio = cell([last / first]) if first else "-"
         lines.append(f"| {label} | " + " | ".join(cell(column) for column in values) + f" | {ratio} |")
     return "\n".join(lines)
 
