@@ -12,11 +12,13 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.storage.base import OutboxStore, StorageUnavailable
+
+if TYPE_CHECKING:  # the delivery process relays its reports: it loads no metrics (delivery/child.py)
+    from pushgateway_bridge.metrics import BridgeMetrics
 
 log = logging.getLogger("pushgateway_bridge.forwarder")
 
@@ -49,11 +51,13 @@ def backoff(attempt: int, settings: Pacing) -> float:
 class Worker(threading.Thread):
     downstream = ""
 
-    def __init__(self, settings: Pacing, storage: OutboxStore, metrics: BridgeMetrics) -> None:
+    def __init__(self, settings: Pacing, storage: OutboxStore, metrics: BridgeMetrics | None) -> None:
+        """`metrics`: where up(), failed(), forwarded() and dead_lettered() record; None for a worker
+        whose subclass reports them elsewhere (the delivery process's, to the bridge)."""
         super().__init__(name=f"forward-{self.downstream}", daemon=True)
         self.settings = settings
         self.storage = storage
-        self.metrics = metrics
+        self._metrics = metrics
         self.stopping = threading.Event()
         self.wake = threading.Event()
         self.failures = 0
@@ -83,6 +87,11 @@ class Worker(threading.Thread):
 
     def close(self) -> None:
         return None
+
+    @property
+    def metrics(self) -> BridgeMetrics:
+        assert self._metrics is not None, "a worker without metrics overrides every report"
+        return self._metrics
 
     def up(self) -> None:
         self.failures = 0
@@ -119,7 +128,7 @@ class OutboxWorker(Worker):
         sink: BatchSink,
         settings: Pacing,
         storage: OutboxStore,
-        metrics: BridgeMetrics,
+        metrics: BridgeMetrics | None,
         batch_size: int,
         idle_wait: float,
     ) -> None:

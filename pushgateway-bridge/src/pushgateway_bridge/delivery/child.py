@@ -27,7 +27,6 @@ from pushgateway_bridge.delivery.messages import Relay
 from pushgateway_bridge.delivery.pushgateway import serve
 from pushgateway_bridge.delivery.settings import DeliverySettings
 from pushgateway_bridge.forwarder import BatchSink, OutboxWorker
-from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.logs import log_sink
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
@@ -88,7 +87,7 @@ class RelayedWorker(OutboxWorker):
             sink,
             settings,
             store,
-            BridgeMetrics(),  # never read: every metric goes to the bridge
+            None,  # every report below goes to the bridge, which records it
             settings.loki_batch_max_entries,
             settings.flush_interval_seconds,
         )
