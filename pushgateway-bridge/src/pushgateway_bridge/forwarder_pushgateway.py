@@ -7,9 +7,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from pushgateway_bridge.domain.kinds import KINDS
 from pushgateway_bridge.domain.state import group_path, grouping, render
 from pushgateway_bridge.forwarder import Worker, backoff
+from pushgateway_bridge.forwarder_expiry import expire_silent
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
@@ -17,19 +17,6 @@ from pushgateway_bridge.sinks.pushgateway import Pushgateway, PushgatewaySink
 from pushgateway_bridge.storage.base import Storage
 
 log = logging.getLogger("pushgateway_bridge.forwarder")
-
-
-def expire_silent(settings: Settings, storage: Storage, metrics: BridgeMetrics) -> None:
-    """Turn entities silent past their kind's TTL into tombstones (deleted downstream next)."""
-    ttl = settings.group_ttl_seconds
-    for kind in KINDS:
-        seconds = getattr(ttl, kind)
-        if seconds <= 0:
-            continue
-        for _key, state in storage.expire(kind, time.time() - seconds):
-            job, labels = grouping(kind, state)
-            log.info("expiring group job=%s %s: silent for more than %gs", job, dict(labels), seconds)
-            metrics.groups_expired.labels(job).inc()
 
 
 class PushgatewayWorker(Worker):

@@ -19,7 +19,7 @@ import time
 
 from pushgateway_bridge.domain.kinds import KINDS, State
 from pushgateway_bridge.forwarder import Worker, backoff
-from pushgateway_bridge.forwarder_pushgateway import expire_silent
+from pushgateway_bridge.forwarder_expiry import expire_silent
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError

@@ -43,7 +43,7 @@ def sink(integration: Integration) -> BatchSink:
     if isinstance(config, LocalApiConfig):
         return LocalApiSink(name, config)
     assert isinstance(config, OtlpConfig)
-    # Imported only for an otlp integration: protobuf and the OTLP messages are 13.7 MB of a bridge's
+    # Imported only for an otlp integration: protobuf and the OTLP messages are 2.7 MB of a bridge's
     # memory that every other bridge would carry (bench/README.md, eighth round).
     from pushgateway_bridge.integrations.otlp import OtlpSink  # noqa: PLC0415
 
