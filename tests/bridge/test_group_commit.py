@@ -195,7 +195,7 @@ def test_due_skips_items_waiting_for_retry_and_keeps_order(tmp_path: Path) -> No
     assert [item.key for item in first] == [f"k{n}" for n in range(5)]
     assert {item.downstream for item in first} == {"loki"}
     storage.retry_later([first[1].id], time.time() + 60, "boom")
-    storage.delivered([first[0].id])
+    storage.delivered([first[0]])
     again = storage.due("loki", time.time() + 1, 2)
     assert [item.payload["n"] for item in again] == [2, 3]
     assert storage.due("loki", time.time() + 120, 10)[0].attempts == 1
@@ -253,7 +253,7 @@ def test_writes_larger_than_one_statement_are_split(tmp_path: Path) -> None:
     )
     due = storage.due("loki", time.time() + 1, 100)
     assert [item.payload["n"] for item in due] == list(range(23))
-    storage.delivered([item.id for item in due[:21]])
+    storage.delivered(due[:21])
     assert storage.pending_total() == 2
     storage.close()
     reopened = SQLiteStorage(path, 100)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,7 +19,7 @@ import pytest
 
 from bridge.conftest import BRIDGE_BIN
 from pushgateway_bridge.domain.kinds import State
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Storage
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, Storage
 from pushgateway_bridge.storage.group_commit import Waiter
 from pushgateway_bridge.storage.outbox import DECODE_ROWS
 from pushgateway_bridge.storage.postgres import PostgresStorage
@@ -95,12 +97,83 @@ def test_outbox_items_are_due_in_order_retried_later_and_dead_lettered(storage: 
     due = storage.due("loki", now=float("inf"), limit=3)
     assert [item.payload for item in due] == [{"n": 0}, {"n": 1}, {"n": 2}]
     assert storage.due("other", now=float("inf"), limit=10) == []
-    storage.delivered([due[0].id])
+    storage.delivered([due[0]])
     storage.retry_later([due[1].id], next_attempt=float("inf"), error="503")
-    storage.dead_letter([due[2].id], "400 bad request")
+    storage.dead_letter([due[2]], "400 bad request")
     assert storage.dead_letters("loki") == [("loki", "k2", "400 bad request")]
     assert storage.pending_stats()["loki"][0] == 2
     assert storage.pending_total() == 2
+
+
+def test_an_item_holding_several_deliveries_counts_as_them(storage: Storage) -> None:
+    """A sidecar batch is one row holding its events (domain/event_batch.py): the spool limit, the backlog
+    and a delivery step count the events, and a step never splits a row."""
+    batches = [OutboxItem("loki", f"b{i}", {"n": i}, deliveries=30) for i in range(3)]
+    storage.commit([], [*batches, OutboxItem("loki", "one", {"n": 3})])
+    assert storage.pending_total() == 91
+    assert storage.pending_stats()["loki"][0] == 91
+    due = storage.due("loki", now=float("inf"), limit=50)  # 30 so far is short of 50: the second one too
+    assert [(item.payload, item.deliveries) for item in due] == [({"n": 0}, 30), ({"n": 1}, 30)]
+    storage.delivered(due[:1])
+    storage.dead_letter(due[1:], "400 bad request")
+    assert storage.pending_total() == 31
+    assert storage.pending_stats()["loki"][0] == 31
+    assert [item.payload for item in storage.due("loki", now=float("inf"), limit=1)] == [{"n": 2}]
+    with pytest.raises(SpoolFull):  # 31 + 70 > the fixture's spool_max_events of 100
+        storage.commit([], [OutboxItem("loki", "big", {"n": 4}, deliveries=70)])
+    storage.commit([], [OutboxItem("loki", "fits", {"n": 5}, deliveries=69)])
+    assert storage.pending_total() == 100
+
+
+def test_the_backlog_is_counted_in_deliveries_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "bridge.sqlite3"
+    storage = SQLiteStorage(path, 1000)
+    storage.commit(
+        [], [OutboxItem("loki", "b", {"n": 0}, deliveries=100), OutboxItem("loki", "one", {"n": 1})]
+    )
+    storage.close()
+    again = SQLiteStorage(path, 1000)
+    try:
+        assert again.pending_total() == 101
+    finally:
+        again.close()
+
+
+def test_an_outbox_from_before_batches_is_read_one_delivery_a_row(tmp_path: Path) -> None:
+    """A file made before the `deliveries` column: its rows count one each, and new rows hold more."""
+    path = tmp_path / "bridge.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(OLD_OUTBOX)
+        db.executemany(
+            "INSERT INTO outbox (downstream, key, payload, next_attempt, created) VALUES (?, ?, ?, 0, 0)",
+            [("loki", "k0", '{"n":0}'), ("loki", "k1", '{"n":1}')],
+        )
+        db.commit()
+    storage = SQLiteStorage(path, 1000)
+    try:
+        assert storage.pending_total() == 2
+        storage.commit([], [OutboxItem("loki", "b", {"n": 2}, deliveries=30)])
+        due = storage.due("loki", now=float("inf"), limit=100)
+        assert [(item.payload["n"], item.deliveries) for item in due] == [(0, 1), (1, 1), (2, 30)]
+        storage.dead_letter(due[2:], "400 bad request")
+        assert storage.dead_letters() == [("loki", "b", "400 bad request")]
+        assert storage.pending_total() == 2
+    finally:
+        storage.close()
+
+
+# The outbox and dead letters as 0.1.0 made them.
+OLD_OUTBOX = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, downstream TEXT NOT NULL, key TEXT NOT NULL,
+    payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL,
+    created REAL NOT NULL, last_error TEXT
+);
+CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY, downstream TEXT NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL, created REAL NOT NULL, failed REAL NOT NULL, error TEXT NOT NULL
+);
+"""
 
 
 def test_a_long_run_of_due_items_is_read_whole_in_order_past_those_not_due(tmp_path: Path) -> None:

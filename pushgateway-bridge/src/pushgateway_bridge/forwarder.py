@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pushgateway_bridge.sinks.base import SinkError
-from pushgateway_bridge.storage.base import OutboxStore, StorageUnavailable
+from pushgateway_bridge.storage.base import OutboxStore, Pending, StorageUnavailable
 
 if TYPE_CHECKING:  # the delivery process relays its reports: it loads no metrics (delivery/child.py)
     from pushgateway_bridge.metrics import BridgeMetrics
@@ -115,8 +115,8 @@ class Worker(threading.Thread):
         self.metrics.forward_duration.labels(self.downstream).observe(seconds)
         self.metrics.forwarded.labels(self.downstream).inc(count)
 
-    def dead_lettered(self) -> None:
-        self.metrics.dead_letters.labels(self.downstream).inc()
+    def dead_lettered(self, count: int) -> None:
+        self.metrics.dead_letters.labels(self.downstream).inc(count)
 
 
 class OutboxWorker(Worker):
@@ -156,7 +156,7 @@ class OutboxWorker(Worker):
             return min(backoff(self.failures - 1, self.settings), self.settings.retry_max_seconds)
         return 0.0 if len(due) == self.batch_size else self.idle_wait
 
-    def deliver(self, due: list[Any]) -> None:
+    def deliver(self, due: list[Pending]) -> None:
         try:
             self.send(due)
         except SinkError as error:
@@ -164,17 +164,17 @@ class OutboxWorker(Worker):
                 raise
             if len(due) == 1:
                 self.failed(error)
-                self.storage.dead_letter([due[0].id], error.message)
-                self.dead_lettered()
+                self.storage.dead_letter(due, error.message)
+                self.dead_lettered(due[0].deliveries)
                 return
             # One bad item must not hold back the others: try them one by one.
             for item in due:
                 self.deliver([item])
 
-    def send(self, due: list[Any]) -> None:
+    def send(self, due: list[Pending]) -> None:
         started = time.perf_counter()
         self.sink.send([item.payload for item in due])
         seconds = time.perf_counter() - started
-        self.storage.delivered([item.id for item in due])
-        self.forwarded(len(due), seconds)
+        self.storage.delivered(due)
+        self.forwarded(sum(item.deliveries for item in due), seconds)
         self.up()

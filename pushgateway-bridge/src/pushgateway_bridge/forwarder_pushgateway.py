@@ -97,7 +97,7 @@ class PushgatewayWorker(Worker):
             else:
                 # A group Pushgateway refuses is not retried until the entity changes again.
                 self.failed(answer.error)
-                self.dead_lettered()
+                self.dead_lettered(1)
             self.storage.mark_pushed(kind, key, version)
         if was_down:
             log.info("Pushgateway reachable again: restoring every group")

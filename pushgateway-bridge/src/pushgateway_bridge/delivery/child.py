@@ -30,7 +30,7 @@ from pushgateway_bridge.forwarder import BatchSink, OutboxWorker
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.sinks.logs import log_sink
 from pushgateway_bridge.sinks.pushgateway import PushgatewaySink
-from pushgateway_bridge.storage.base import Pending
+from pushgateway_bridge.storage.base import Pending, counted, ids_of
 from pushgateway_bridge.storage.group_commit import Job
 from pushgateway_bridge.storage.outbox import Outbox
 
@@ -52,14 +52,14 @@ class ChildOutbox:
     def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
         return self.items.due(downstream, now, limit)
 
-    def delivered(self, ids: Sequence[int]) -> None:
-        self._settle(self.items.delete_job(ids), len(ids))
+    def delivered(self, items: Sequence[Pending]) -> None:
+        self._settle(self.items.delete_job(ids_of(items)), counted(items))
 
     def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None:
         self._settle(Outbox.retry_job(ids, next_attempt, error), 0)
 
-    def dead_letter(self, ids: Sequence[int], error: str) -> None:
-        self._settle(Outbox.dead_letter_job(ids, error), len(ids))
+    def dead_letter(self, items: Sequence[Pending], error: str) -> None:
+        self._settle(Outbox.dead_letter_job(ids_of(items), error), counted(items))
 
     def _settle(self, job: Job, left: int) -> None:
         self.db.execute("BEGIN IMMEDIATE")
@@ -106,8 +106,8 @@ class RelayedWorker(OutboxWorker):
     def forwarded(self, count: int, seconds: float) -> None:
         self.relay.send(messages.FORWARDED, count, seconds)
 
-    def dead_lettered(self) -> None:
-        self.relay.send(messages.DEAD_LETTERED)
+    def dead_lettered(self, count: int) -> None:
+        self.relay.send(messages.DEAD_LETTERED, count)
 
 
 class Calls(threading.Thread):

@@ -138,7 +138,7 @@ class DeliveryProcess(Worker):
         elif name == messages.FAILED:
             self.failed(messages.sink_error(args))
         elif name == messages.DEAD_LETTERED:
-            self.dead_lettered()
+            self.dead_lettered(int(args[0]))
         elif name == messages.AWAKE:
             self.child_wake.read()
         elif name in (messages.ANSWER, messages.ERROR):

@@ -34,11 +34,12 @@ def transition(kind: Kind[S], change: Callable[[S | None], S | None]) -> Change:
 
 
 class OutboxItem(NamedTuple):
-    """A tuple: a frozen dataclass's __init__ took twice as long, and a batch makes one for each event."""
+    """A tuple: a frozen dataclass's __init__ took twice as long, and requests make many."""
 
     downstream: str
     key: str
     payload: Mapping[str, Any]  # a JSON object: a neutral event, an alert, a notification
+    deliveries: int = 1  # what it holds (a sidecar batch: its events), as the spool limit counts them
 
 
 class Pending(NamedTuple):
@@ -51,6 +52,16 @@ class Pending(NamedTuple):
     payload: dict[str, Any]
     attempts: int
     created: float
+    deliveries: int = 1  # OutboxItem.deliveries
+
+
+def counted(items: Sequence[OutboxItem] | Sequence[Pending]) -> int:
+    """The deliveries `items` hold, as the spool limit counts them."""
+    return sum(item.deliveries for item in items)
+
+
+def ids_of(items: Sequence[Pending]) -> list[int]:
+    return [item.id for item in items]
 
 
 class SpoolFull(Exception):
@@ -68,11 +79,11 @@ class OutboxStore(Protocol):
 
     def due(self, downstream: str, now: float, limit: int) -> list[Pending]: ...
 
-    def delivered(self, ids: Sequence[int]) -> None: ...
+    def delivered(self, items: Sequence[Pending]) -> None: ...
 
     def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None: ...
 
-    def dead_letter(self, ids: Sequence[int], error: str) -> None: ...
+    def dead_letter(self, items: Sequence[Pending], error: str) -> None: ...
 
 
 class Storage(OutboxStore, Protocol):

@@ -108,7 +108,7 @@ class GroupCommitWriter(CommitQueue[Submission]):
                 if item.job is not None:
                     self._run_job(item)
             rows = [
-                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now)
+                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now, entry.deliveries)
                 for item in batch
                 if not item.declined
                 for entry in item.outbox
@@ -117,10 +117,10 @@ class GroupCommitWriter(CommitQueue[Submission]):
             for item in batch:
                 if item.records:
                     record_sql.insert(self.db, item.records, item.now)
-            for items in chunks(rows, self.max_params // 5):
+            for items in chunks(rows, self.max_params // 6):
                 self.db.execute(
-                    "INSERT INTO outbox (downstream, key, payload, next_attempt, created) VALUES "  # noqa: S608
-                    + placeholders("(?, ?, ?, ?, ?)", len(items)),
+                    "INSERT INTO outbox (downstream, key, payload, next_attempt, created, deliveries) VALUES "  # noqa: S608
+                    + placeholders("(?, ?, ?, ?, ?, ?)", len(items)),
                     [value for row in items for value in row],
                 )
             self.db.execute("COMMIT")

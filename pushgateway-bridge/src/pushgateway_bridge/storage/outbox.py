@@ -21,6 +21,19 @@ from pushgateway_bridge.storage.base import Pending, SpoolFull
 from pushgateway_bridge.storage.group_commit import Job, chunks, placeholders
 
 DECODE_ROWS = 2_500  # outbox items decoded in one call: about 10 ms of the GIL
+# Due rows after an id, at most `?` of them, up to the one that makes the deliveries they hold reach the
+# last `?`. The running count is taken over ids and counts alone, before any payload is read.
+DUE = """
+SELECT json_group_array(json_array(o.id, o.key, json(o.payload), o.attempts, o.created, o.deliveries))
+FROM outbox AS o JOIN (
+    SELECT id FROM (
+        SELECT id, sum(deliveries) OVER (ORDER BY id) - deliveries AS before FROM (
+            SELECT id, deliveries FROM outbox WHERE downstream = ? AND id > ? AND next_attempt <= ?
+            ORDER BY id LIMIT ?
+        )
+    ) WHERE before < ?
+) AS chosen ON o.id = chosen.id
+"""
 
 
 class Outbox:
@@ -51,25 +64,25 @@ class Outbox:
     # --- reading --------------------------------------------------------------------------------------
 
     def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
-        # Read DECODE_ROWS items a query, each query's rows as one JSON array, not an SQL row an item:
+        """Items in id order, holding `limit` deliveries or a little more: a row is not split (a sidecar
+        batch's, OutboxItem.deliveries, holds all its events)."""
+        # Read DECODE_ROWS rows a query, each query's rows as one JSON array, not an SQL row an item:
         # each row fetched lets go of the GIL, and waits to get it back. Not one array for all: decoding
         # 10,000 items in one call held the GIL for some 40 ms, which every request waited out.
         rows: list[list[Any]] = []
+        taken = 0
         after = 0  # ids start at 1
-        while len(rows) < limit:
+        while taken < limit:
+            asked = min(DECODE_ROWS, limit - taken)  # every row holds one delivery at least
             with self.lock:
-                (found,) = self.reader.execute(
-                    "SELECT json_group_array(json_array(id, key, json(payload), attempts, created)) FROM"
-                    " (SELECT * FROM outbox WHERE downstream = ? AND id > ? AND next_attempt <= ?"
-                    " ORDER BY id LIMIT ?)",
-                    (downstream, after, now, min(DECODE_ROWS, limit - len(rows))),
-                ).fetchone()
+                (found,) = self.reader.execute(DUE, (downstream, after, now, asked, limit - taken)).fetchone()
             part = sorted(_decoded(found))
             rows.extend(part)
-            if len(part) < DECODE_ROWS:
+            taken += sum(row[5] for row in part)
+            if len(part) < asked:  # none left, or the rows hold the deliveries asked for
                 break
             after = part[-1][0]
-        return [Pending(row[0], downstream, row[1], row[2], row[3], row[4]) for row in rows]
+        return [Pending(row[0], downstream, row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
     def dead_letters(self, downstream: str | None = None) -> list[tuple[str, str, str]]:
         with self.lock:
@@ -82,7 +95,7 @@ class Outbox:
     def pending_stats(self) -> dict[str, tuple[int, float | None]]:
         with self.lock:
             rows = self.reader.execute(
-                "SELECT downstream, count(*), min(created) FROM outbox GROUP BY downstream"
+                "SELECT downstream, sum(deliveries), min(created) FROM outbox GROUP BY downstream"
             ).fetchall()
         return {row[0]: (row[1], row[2]) for row in rows}
 
@@ -115,8 +128,8 @@ class Outbox:
             for i in ids:
                 db.execute(
                     "INSERT INTO dead_letters"
-                    " (id, downstream, key, payload, attempts, created, failed, error)"
-                    " SELECT id, downstream, key, payload, attempts + 1, created, ?, ?"
+                    " (id, downstream, key, payload, attempts, created, failed, error, deliveries)"
+                    " SELECT id, downstream, key, payload, attempts + 1, created, ?, ?, deliveries"
                     " FROM outbox WHERE id = ?",
                     (now, error[:2000], i),
                 )

@@ -23,7 +23,15 @@ from typing import Any, overload
 from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage import postgres_outbox as outbox
 from pushgateway_bridge.storage import postgres_schema
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending, SpoolFull, StorageUnavailable
+from pushgateway_bridge.storage.base import (
+    EntityWrite,
+    OutboxItem,
+    Pending,
+    SpoolFull,
+    StorageUnavailable,
+    counted,
+    ids_of,
+)
 from pushgateway_bridge.storage.commit_queue import Done
 from pushgateway_bridge.storage.group_commit import Waiter
 from pushgateway_bridge.storage.postgres_records import page, update_job
@@ -193,7 +201,7 @@ class PostgresStorage:
             self._submit_locked(Submission(writes, outbox, time.time(), 0, done, seen=seen, records=records))
 
     def _submit_locked(self, submission: Submission) -> None:
-        count = len(submission.outbox)
+        count = counted(submission.outbox)
         queued = self.pending + self.queued
         if count and queued + count > self.spool_max:
             raise SpoolFull(f"{queued} undelivered events (spool_max_events={self.spool_max})")
@@ -211,9 +219,10 @@ class PostgresStorage:
     def _applied(self, batch: list[Submission]) -> None:
         """Committed (the writer holds the lock)."""
         for item in batch:
-            self.queued -= len(item.outbox)
+            count = counted(item.outbox)
+            self.queued -= count
             if not item.declined:
-                self.pending += len(item.outbox)
+                self.pending += count
             for write in item.writes:
                 ident = (write.kind, write.key)
                 staged = self.staged.get(ident)
@@ -236,20 +245,20 @@ class PostgresStorage:
         with self.connections.use() as db:
             return outbox.take(db, downstream, now, limit, self.lease_seconds)
 
-    def delivered(self, ids: Sequence[int]) -> None:
-        if ids:
+    def delivered(self, items: Sequence[Pending]) -> None:
+        if items:
             with self.connections.use() as db:
-                outbox.delete(db, ids)
-            self._count_down(len(ids))
+                outbox.delete(db, ids_of(items))
+            self._count_down(counted(items))
 
     def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None:
         with self.connections.use() as db:
             outbox.retry(db, ids, next_attempt, error)
 
-    def dead_letter(self, ids: Sequence[int], error: str) -> None:
+    def dead_letter(self, items: Sequence[Pending], error: str) -> None:
         with self.connections.use() as db:
-            outbox.dead_letter(db, ids, error, time.time())
-        self._count_down(len(ids))
+            outbox.dead_letter(db, ids_of(items), error, time.time())
+        self._count_down(counted(items))
 
     def _count_down(self, removed: int) -> None:
         with self.mem:

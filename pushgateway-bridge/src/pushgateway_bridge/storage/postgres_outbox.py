@@ -14,14 +14,19 @@ from pushgateway_bridge.storage.postgres_writer import Connection
 
 
 def take(db: Connection, downstream: str, now: float, limit: int, lease_seconds: float) -> list[Pending]:
+    """Due items in id order, holding `limit` deliveries or a little more (a row is not split: a sidecar
+    batch's holds all its events). The rows past the count are locked only until this statement ends."""
     rows = db.execute(
-        "UPDATE outbox SET lease_until = %s WHERE id IN (SELECT id FROM outbox"
+        "WITH locked AS (SELECT id, deliveries FROM outbox"
         " WHERE downstream = %s AND next_attempt <= %s AND lease_until <= %s"
-        " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, key, payload, attempts, created",
-        (now + lease_seconds, downstream, now, now, limit),
+        " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED),"
+        " chosen AS (SELECT id FROM (SELECT id, sum(deliveries) OVER (ORDER BY id) - deliveries AS before"
+        " FROM locked) AS counted WHERE before < %s)"
+        " UPDATE outbox SET lease_until = %s WHERE id IN (SELECT id FROM chosen)"
+        " RETURNING id, key, payload, attempts, created, deliveries",
+        (downstream, now, now, limit, limit, now + lease_seconds),
     ).fetchall()
-    return [Pending(row[0], downstream, row[1], row[2], row[3], row[4]) for row in sorted(rows)]
+    return [Pending(row[0], downstream, row[1], row[2], row[3], row[4], row[5]) for row in sorted(rows)]
 
 
 def delete(db: Connection, ids: Sequence[int]) -> None:
@@ -40,8 +45,9 @@ def dead_letter(db: Connection, ids: Sequence[int], error: str, now: float) -> N
     """Move the items to dead_letters, where a person can see why."""
     with db.transaction():
         db.execute(
-            "INSERT INTO dead_letters (id, downstream, key, payload, attempts, created, failed, error)"
-            " SELECT id, downstream, key, payload, attempts + 1, created, %s, %s FROM outbox"
+            "INSERT INTO dead_letters"
+            " (id, downstream, key, payload, attempts, created, failed, error, deliveries)"
+            " SELECT id, downstream, key, payload, attempts + 1, created, %s, %s, deliveries FROM outbox"
             " WHERE id = ANY(%s) ON CONFLICT (id) DO NOTHING",
             (now, error[:2000], list(ids)),
         )
@@ -58,5 +64,7 @@ def dead_letters(db: Connection, downstream: str | None) -> list[tuple[str, str,
 
 
 def stats(db: Connection) -> dict[str, tuple[int, float | None]]:
-    rows = db.execute("SELECT downstream, count(*), min(created) FROM outbox GROUP BY downstream").fetchall()
+    rows = db.execute(
+        "SELECT downstream, sum(deliveries), min(created) FROM outbox GROUP BY downstream"
+    ).fetchall()
     return {row[0]: (int(row[1]), row[2]) for row in rows}

@@ -36,11 +36,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     created DOUBLE PRECISION NOT NULL, last_error TEXT, lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (downstream, id);
+-- The deliveries a row holds (OutboxItem.deliveries: a sidecar batch's events), which the spool counts.
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS deliveries INTEGER NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS dead_letters (
     id BIGINT PRIMARY KEY, downstream TEXT NOT NULL, key TEXT NOT NULL, payload JSONB NOT NULL,
     attempts INTEGER NOT NULL, created DOUBLE PRECISION NOT NULL, failed DOUBLE PRECISION NOT NULL,
     error TEXT NOT NULL
 );
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS deliveries INTEGER NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS seen_events (
     event_id TEXT PRIMARY KEY, seen DOUBLE PRECISION NOT NULL, owner INTEGER NOT NULL,
     committed BOOLEAN NOT NULL DEFAULT FALSE

@@ -115,15 +115,15 @@ class PostgresWriter(CommitQueue[Submission]):
                 if item.job is not None:
                     self._run_job(db, item)
             rows = [
-                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now)
+                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now, entry.deliveries)
                 for item in batch
                 if not item.declined
                 for entry in item.outbox
             ]
             if rows:
                 db.cursor().executemany(
-                    "INSERT INTO outbox (downstream, key, payload, next_attempt, created)"
-                    " VALUES (%s, %s, %s::jsonb, %s, %s)",
+                    "INSERT INTO outbox (downstream, key, payload, next_attempt, created, deliveries)"
+                    " VALUES (%s, %s, %s::jsonb, %s, %s, %s)",
                     rows,
                 )
             self._write_records(db, batch)

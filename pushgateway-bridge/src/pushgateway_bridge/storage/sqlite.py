@@ -26,7 +26,7 @@ from typing import Any, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
 from pushgateway_bridge.storage import records as record_sql
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, Pending, counted, ids_of
 from pushgateway_bridge.storage.commit_queue import Done
 from pushgateway_bridge.storage.entity_cache import EntityCache
 from pushgateway_bridge.storage.group_commit import (
@@ -48,19 +48,32 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, downstream TEXT NOT NULL, key TEXT NOT NULL,
     payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL,
-    created REAL NOT NULL, last_error TEXT
+    created REAL NOT NULL, last_error TEXT, deliveries INTEGER NOT NULL DEFAULT 1
 );
 -- Due items in id order: a batch walks the index and stops at the limit, whatever the backlog.
 DROP INDEX IF EXISTS outbox_due;
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (downstream, id);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY, downstream TEXT NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL,
-    attempts INTEGER NOT NULL, created REAL NOT NULL, failed REAL NOT NULL, error TEXT NOT NULL
+    attempts INTEGER NOT NULL, created REAL NOT NULL, failed REAL NOT NULL, error TEXT NOT NULL,
+    deliveries INTEGER NOT NULL DEFAULT 1
 );
 -- Never used (0.1.0 created it): dropped from files made by that version.
 DROP TABLE IF EXISTS counters;
 CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen REAL NOT NULL);
 """
+# Columns added since a table was first made: (table, column, its definition), added to older files.
+ADDED_COLUMNS = (
+    # The deliveries a row holds (OutboxItem.deliveries: a sidecar batch's events), which the spool counts.
+    ("outbox", "deliveries", "INTEGER NOT NULL DEFAULT 1"),
+    ("dead_letters", "deliveries", "INTEGER NOT NULL DEFAULT 1"),
+)
+
+
+def add_columns(db: sqlite3.Connection) -> None:
+    for table, column, definition in ADDED_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 class SQLiteStorage:
@@ -71,9 +84,10 @@ class SQLiteStorage:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.executescript(SCHEMA)
+        add_columns(db)
         db.executescript(record_sql.SCHEMA)
         self.cache = EntityCache(db.execute("SELECT kind, key, state, updated, deleted FROM entities"))
-        (pending,) = db.execute("SELECT count(*) FROM outbox").fetchone()
+        (pending,) = db.execute("SELECT coalesce(sum(deliveries), 0) FROM outbox").fetchone()
         db.execute("DELETE FROM seen_events WHERE seen < ?", (time.time() - SEEN_WINDOW_SECONDS,))
         self.claimed: dict[str, None] = {}  # ids of submissions not yet committed (under `mem`)
         self.claiming = threading.Lock()  # one claim at a time, and claim()'s reading connection
@@ -199,7 +213,7 @@ class SQLiteStorage:
 
     def _submit_locked(self, submission: Submission) -> None:
         submission.seq = self.writer.next_seq()
-        self.outbox.reserve(len(submission.outbox))
+        self.outbox.reserve(counted(submission.outbox))
         self.cache.stage(submission.writes, submission.seq)
         self.writer.enqueue(submission)
 
@@ -212,7 +226,7 @@ class SQLiteStorage:
     def _applied(self, batch: list[Submission]) -> None:
         """Committed (the writer holds the lock): into the cache and the spool count."""
         for item in batch:
-            self.outbox.committed(len(item.outbox), -item.pending_delta)
+            self.outbox.committed(counted(item.outbox), -item.pending_delta)
             self.cache.applied(item.writes, item.seq, item.now)
             for event_id in item.seen:  # in seen_events now
                 self.claimed.pop(event_id, None)
@@ -230,16 +244,16 @@ class SQLiteStorage:
     def due(self, downstream: str, now: float, limit: int) -> list[Pending]:
         return self.outbox.due(downstream, now, limit)
 
-    def delivered(self, ids: Sequence[int]) -> None:
-        if ids:
-            self.writer.execute(self.outbox.delete_job(ids), -len(ids))
+    def delivered(self, items: Sequence[Pending]) -> None:
+        if items:
+            self.writer.execute(self.outbox.delete_job(ids_of(items)), -counted(items))
 
     def retry_later(self, ids: Sequence[int], next_attempt: float, error: str) -> None:
         self.writer.execute(self.outbox.retry_job(ids, next_attempt, error))
 
-    def dead_letter(self, ids: Sequence[int], error: str) -> None:
+    def dead_letter(self, items: Sequence[Pending], error: str) -> None:
         """Permanent failure: the items move to dead_letters, where a person can see why."""
-        self.writer.execute(self.outbox.dead_letter_job(ids, error), -len(ids))
+        self.writer.execute(self.outbox.dead_letter_job(ids_of(items), error), -counted(items))
 
     def settled_elsewhere(self, count: int) -> None:
         """`count` items left the outbox through another connection (the delivery process's)."""
