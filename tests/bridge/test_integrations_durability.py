@@ -17,6 +17,7 @@ import requests
 
 from bridge.conftest import Bridge, BridgeFactory
 from bridge.integrations_support import BatchLoad, Receivers, csv_ids, exported_files, json_ids
+from pushgateway_bridge.domain.event_batch import expanded
 from stack import free_port, wait_until
 
 
@@ -37,7 +38,7 @@ def outbox_ids(database: Path, downstream: str) -> set[str]:
     """The event ids still in the outbox for `downstream`, as committed (read-only, beside the bridge)."""
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         rows = db.execute("SELECT payload FROM outbox WHERE downstream = ?", (downstream,)).fetchall()
-    return {json.loads(payload)["event_id"] for (payload,) in rows}
+    return {event["event_id"] for event in expanded([json.loads(payload) for (payload,) in rows])}
 
 
 def frozen_with_unnoted_batch(bridge: Bridge, receivers: Receivers) -> set[str]:

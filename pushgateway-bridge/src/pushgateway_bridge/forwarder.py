@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pushgateway_bridge.domain import event_batch
 from pushgateway_bridge.sinks.base import SinkError
 from pushgateway_bridge.storage.base import OutboxStore, Pending, StorageUnavailable
 
@@ -173,7 +174,7 @@ class OutboxWorker(Worker):
 
     def send(self, due: list[Pending]) -> None:
         started = time.perf_counter()
-        self.sink.send([item.payload for item in due])
+        self.sink.send(event_batch.expanded([item.payload for item in due]))
         seconds = time.perf_counter() - started
         self.storage.delivered(due)
         self.forwarded(sum(item.deliveries for item in due), seconds)

@@ -8,10 +8,18 @@ from typing import Any
 from pydantic_core import PydanticSerializationError, to_json
 
 
+class Encoded(str):
+    """JSON text encoded already (by pydantic-core, from validated models): `compact` gives it as it is."""
+
+    __slots__ = ()
+
+
 def compact(value: Any) -> str:
     """The JSON json.dumps(value, default=str, separators=(",", ":")) gives, with non-ASCII characters
     as UTF-8 rather than \\u escapes. Strings UTF-8 cannot hold (lone surrogates, which a JSON body may
     carry as escapes) go through json.dumps, which escapes them."""
+    if type(value) is Encoded:
+        return value
     return compact_bytes(value).decode()
 
 

@@ -1,14 +1,16 @@
 """The event each accepted request adds to the event log: which of its fields, at which level.
 
 The routes call these after the state transition (`entities.py`); the event sinks give the events their
-shape (`sinks/loki.py`, `sinks/events_file.py`).
+shape (`sinks/loki.py`, `sinks/events_file.py`). The sidecar API's events go as one batch a request, made
+into events where they are delivered (`event_batch.py`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
 from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError
 
 from pushgateway_bridge.domain.events import Event, event
 from pushgateway_bridge.domain.kinds import SchedulerState
@@ -26,7 +28,7 @@ from pushgateway_bridge.domain.models.schedulers import (
     SchedulerStatus,
     SchedulerStatusUpdate,
 )
-from pushgateway_bridge.domain.models.sidecar import EventKind, SidecarEvent
+from pushgateway_bridge.domain.models.sidecar import SidecarEvent
 
 ALERT_LEVELS = {Severity.info: "info", Severity.warning: "warn", Severity.critical: "error"}
 
@@ -103,30 +105,16 @@ def _scheduler_id_only(
     return event(source="scheduler", kind=kind, name=name, now=now, fields=fields, level=level)
 
 
-_SIDECAR_FIELDS = TypeAdapter(list[SidecarEvent])
-_NOT_FIELDS = ("event_id", "timestamp")  # the event's own id and time are the event's, not its fields
+_SIDECAR_EVENTS = TypeAdapter(list[SidecarEvent])
 
 
-def sidecar_fields(sidecars: list[SidecarEvent]) -> list[dict[str, Any]]:
-    """Each event's fields (JSON), for `sidecar_event`: a batch in one call, half the CPU of a call each.
-    The event's own keys are taken out after: pydantic's `exclude` for every item cost as much again as
-    the dump itself."""
-    fields: list[dict[str, Any]] = _SIDECAR_FIELDS.dump_python(sidecars, mode="json", exclude_none=True)
-    for item in fields:
-        for name in _NOT_FIELDS:
-            item.pop(name, None)
-    return fields
-
-
-def sidecar_event(sidecar: SidecarEvent, fields: dict[str, Any], event_id: str, now: float) -> Event:
-    """`fields`: the event's, from `sidecar_fields`."""
-    return event(
-        source="sidecar",
-        kind=sidecar.kind.value,
-        name=sidecar.app.name,
-        now=now,
-        fields=fields,
-        level="error" if sidecar.kind is EventKind.failed else "info",
-        at=sidecar.timestamp.timestamp() if sidecar.timestamp else None,
-        event_id=event_id,
-    )
+def sidecar_json(sidecars: list[SidecarEvent]) -> bytes:
+    """The events as one JSON array, their None fields left out, for `event_batch.encoded` (which makes them
+    neutral events where they are delivered). One call for the batch: a dict of fields per event, encoded
+    again by the writer, cost about three times as much. A string UTF-8 cannot hold (a lone surrogate, which
+    a body parsed by json.loads may carry) goes through json.dumps, which escapes it."""
+    try:
+        return _SIDECAR_EVENTS.dump_json(sidecars, exclude_none=True)
+    except PydanticSerializationError:
+        fields = _SIDECAR_EVENTS.dump_python(sidecars, mode="json", exclude_none=True)
+        return json.dumps(fields, separators=(",", ":")).encode()

@@ -22,8 +22,8 @@ class Event(TypedDict):
     received: float  # Unix seconds
     at: NotRequired[float]  # the event's own time, when the client gave one
     trace_id: NotRequired[str]  # the W3C trace the event belongs to, when the client gave one
-    # The sidecar event as its client sent it, only while a local_api integration forwards it unchanged;
-    # the event sinks' items never hold it (integrations/wiring.py takes it out).
+    # The sidecar event as its client sent it, only while a local_api integration forwards it unchanged
+    # (domain/event_batch.py); the other sinks leave it out.
     original: NotRequired[dict[str, Any]]
     fields: dict[str, Any]  # the request's own data, JSON
 

@@ -28,6 +28,7 @@ from pushgateway_bridge.integrations.files import FileExportSink
 from pushgateway_bridge.integrations.http import origin
 from pushgateway_bridge.integrations.local_api import LocalApiSink
 from pushgateway_bridge.integrations.webhook import WebhookSink
+from pushgateway_bridge.jsontext import Encoded
 from pushgateway_bridge.metrics import BridgeMetrics
 from pushgateway_bridge.settings import Settings
 from pushgateway_bridge.sinks.base import SinkError
@@ -99,25 +100,18 @@ class Integrations:
         return self.workers
 
     def fan_out(self, outbox: Sequence[OutboxItem]) -> list[OutboxItem]:
-        """Each event item, and one more per integration: the neutral event, or for local_api the event
-        as received (events without one, from the other APIs, have no sidecar form and are not sent)."""
+        """Each item, and for an event item one more per integration. local_api forwards events as their
+        clients sent them, which only the sidecar API's have: it is sent their batches, which hold the
+        originals while it is configured (domain/event_batch.py)."""
         items: list[OutboxItem] = []
         for item in outbox:
+            items.append(item)
             if item.downstream != EVENTS:
-                items.append(item)
                 continue
-            event: Mapping[str, Any] = item.payload
-            original = event.get("original")  # domain/events.py: kept for local_api only
-            if original is not None:
-                event = {k: v for k, v in event.items() if k != "original"}
-                items.append(OutboxItem(EVENTS, item.key, event))
-            else:
-                items.append(item)
+            batch = isinstance(item.payload, Encoded)
             for integration in self.integrations:
-                if integration.type != "local_api":
-                    items.append(OutboxItem(integration.downstream, item.key, event))
-                elif original is not None:
-                    items.append(OutboxItem(integration.downstream, item.key, original))
+                if integration.type != "local_api" or batch:
+                    items.append(item._replace(downstream=integration.downstream))
         return items
 
     def wake(self, pending: int) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, cast, overload
 
 from pushgateway_bridge.domain.kinds import Kind, S, State
+from pushgateway_bridge.jsontext import Encoded
 from pushgateway_bridge.storage.records import Body, Page, RecordWrite
 
 # How a request's state follows from the state it read. None: write nothing (the entity is gone, or the
@@ -38,7 +39,9 @@ class OutboxItem(NamedTuple):
 
     downstream: str
     key: str
-    payload: Mapping[str, Any]  # a JSON object: a neutral event, an alert, a notification
+    # A JSON object: a neutral event, an alert, a notification; or the JSON text of a request's sidecar
+    # events (domain/event_batch.py), encoded once by the route.
+    payload: Mapping[str, Any] | Encoded
     deliveries: int = 1  # what it holds (a sidecar batch: its events), as the spool limit counts them
 
 

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.fast_route import FastRoute
 from pushgateway_bridge.api.responses import WRITE, answers
-from pushgateway_bridge.api.routes.common import answer, logged
+from pushgateway_bridge.api.routes.common import EVENTS, answer
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
-from pushgateway_bridge.domain import alerts, event_log
+from pushgateway_bridge.domain import alerts, event_batch, event_log
 from pushgateway_bridge.domain import entities as ent
 from pushgateway_bridge.domain.events import new_event_id
 from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
@@ -41,8 +41,10 @@ async def accept_events(
     fresh = dict(zip(client_ids, bridge.storage.claim(client_ids), strict=True)) if client_ids else {}
     claimed = [event_id for event_id, new in fresh.items() if new]
     duplicates = 0
+    logged: list[SidecarEvent] = []  # the events applied now, with their ids and (for local_api) originals
+    logged_ids: list[str] = []
+    logged_originals: list[Any] = []
     try:
-        fields = event_log.sidecar_fields(events)
         for index, event in enumerate(events):
             event_id = ids[index]
             if event_id and not fresh.pop(event_id, False):
@@ -54,16 +56,20 @@ async def accept_events(
             previous = states.get(key) or bridge.storage.get(SIDECAR, key)
             states[key] = ent.sidecar_event(previous, event, now)
             applied.setdefault(key, []).append(event)
-            logged_event = event_log.sidecar_event(event, fields[index], event_id, now)
+            logged.append(event)
+            logged_ids.append(event_id)
             if originals is not None:  # with the id the bridge gave it, if the client gave none
                 original = originals[index]
-                logged_event["original"] = (
+                logged_originals.append(
                     original if original.get("event_id") else {**original, "event_id": event_id}
                 )
-            outbox.append(logged(key, logged_event))
             alert = alerts.sidecar_job(event, previous, now, bridge.settings.alert_resolve_seconds)
             if alert is not None:
                 outbox.append(OutboxItem("alertmanager", key, alert))
+        if logged:  # the event log's one item: event_batch.py
+            sent = logged_originals if originals is not None else None
+            payload = event_batch.encoded(event_log.sidecar_json(logged), logged_ids, now, sent)
+            outbox.append(OutboxItem(EVENTS, ent.sidecar_key(logged[0]), payload, len(logged)))
     except BaseException:
         bridge.storage.release(claimed)  # nothing was submitted: a resend must be applied
         raise
