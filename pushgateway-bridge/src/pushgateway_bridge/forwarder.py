@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pushgateway_bridge.domain import event_batch
 from pushgateway_bridge.sinks.base import SinkError
-from pushgateway_bridge.storage.base import OutboxStore, Pending, StorageUnavailable
+from pushgateway_bridge.storage.base import OutboxStore, Pending, StorageUnavailable, counted
 
 if TYPE_CHECKING:  # the delivery process relays its reports: it loads no metrics (delivery/child.py)
     from pushgateway_bridge.metrics import BridgeMetrics
@@ -155,7 +155,8 @@ class OutboxWorker(Worker):
                 [item.id for item in due], time.time() + backoff(attempts, self.settings), error.message
             )
             return min(backoff(self.failures - 1, self.settings), self.settings.retry_max_seconds)
-        return 0.0 if len(due) == self.batch_size else self.idle_wait
+        # A full step: more may be due at once (a sidecar batch's row holds all its events).
+        return 0.0 if counted(due) >= self.batch_size else self.idle_wait
 
     def deliver(self, due: list[Pending]) -> None:
         try:
