@@ -89,7 +89,7 @@ def test_concurrent_commits_are_durable_and_ordered(tmp_path: Path) -> None:
 
     def client(n: int) -> None:
         for i in range(50):
-            storage.commit([scheduler(f"s{n}-{i}", i)], [OutboxItem("loki", f"s{n}", {"i": i})])
+            storage.commit([scheduler(f"s{n}-{i}", i)], [OutboxItem("alertmanager", f"s{n}", {"i": i})])
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -104,7 +104,7 @@ def test_concurrent_commits_are_durable_and_ordered(tmp_path: Path) -> None:
     assert len(reopened.entities("scheduler")) == 400
     assert reopened.get("scheduler", "s3-49") == {"scheduler_id": "s3-49", "value": 49}
     assert reopened.pending_total() == 400
-    due = reopened.due("loki", time.time() + 1, 1000)
+    due = reopened.due("alertmanager", time.time() + 1, 1000)
     assert [item.id for item in due] == sorted(item.id for item in due)
     for n in range(8):  # each client's items in the order it committed them
         assert [item.payload["i"] for item in due if item.key == f"s{n}"] == list(range(50))
@@ -117,8 +117,8 @@ def test_requests_queued_meanwhile_share_one_transaction_and_wait_for_it(tmp_pat
     batches = count_batches(storage)
     results: Results = []
     with held_writer(storage):
-        storage.submit([scheduler("a", 2)], [OutboxItem("loki", "a", {"n": 1})], results.append)
-        storage.submit([scheduler("b", 1)], [OutboxItem("loki", "b", {"n": 2})], results.append)
+        storage.submit([scheduler("a", 2)], [OutboxItem("alertmanager", "a", {"n": 1})], results.append)
+        storage.submit([scheduler("b", 1)], [OutboxItem("alertmanager", "b", {"n": 2})], results.append)
         # The next request for "a" builds on the staged state ...
         assert storage.get("scheduler", "a") == {"scheduler_id": "a", "value": 2}
         # ... but nothing uncommitted is pushed, listed or answered.
@@ -136,7 +136,7 @@ def test_requests_queued_meanwhile_share_one_transaction_and_wait_for_it(tmp_pat
 
 def test_a_failed_transaction_fails_everything_built_on_it(tmp_path: Path) -> None:
     storage = SQLiteStorage(tmp_path / "bridge.sqlite3", 3)
-    storage.commit([scheduler("a", 1)], [OutboxItem("loki", "a", {})])
+    storage.commit([scheduler("a", 1)], [OutboxItem("alertmanager", "a", {})])
     write = storage.writer._write
 
     def broken(batch: Any) -> None:
@@ -145,17 +145,19 @@ def test_a_failed_transaction_fails_everything_built_on_it(tmp_path: Path) -> No
     results: Results = []
     with held_writer(storage):
         storage.writer._write = broken  # type: ignore[method-assign]
-        storage.submit([scheduler("a", 2)], [OutboxItem("loki", "a", {})], results.append)
-        storage.submit([scheduler("a", 3)], [OutboxItem("loki", "a", {})], results.append)
+        storage.submit([scheduler("a", 2)], [OutboxItem("alertmanager", "a", {})], results.append)
+        storage.submit([scheduler("a", 3)], [OutboxItem("alertmanager", "a", {})], results.append)
         with pytest.raises(SpoolFull):  # 1 committed + 2 queued = spool_max_events
-            storage.submit([], [OutboxItem("loki", "a", {})], results.append)
+            storage.submit([], [OutboxItem("alertmanager", "a", {})], results.append)
     wait_until(lambda: len(results) == 2, what="both requests failed")
     assert all(isinstance(error, sqlite3.OperationalError) for error in results)
     assert storage.get("scheduler", "a") == {"scheduler_id": "a", "value": 1}  # staged writes dropped
     assert storage.pending_total() == 1
 
     storage.writer._write = write  # type: ignore[method-assign]
-    storage.commit([scheduler("a", 4)], [OutboxItem("loki", "a", {}), OutboxItem("loki", "a", {})])
+    storage.commit(
+        [scheduler("a", 4)], [OutboxItem("alertmanager", "a", {}), OutboxItem("alertmanager", "a", {})]
+    )
     assert storage.entities("scheduler")["a"].get("value") == 4
     assert storage.pending_total() == 3
     storage.close()
@@ -163,7 +165,7 @@ def test_a_failed_transaction_fails_everything_built_on_it(tmp_path: Path) -> No
 
 def test_a_failing_forwarder_job_does_not_fail_requests_in_its_transaction(tmp_path: Path) -> None:
     storage = SQLiteStorage(tmp_path / "bridge.sqlite3", 100)
-    storage.commit([], [OutboxItem("loki", "x", {"n": 1})])
+    storage.commit([], [OutboxItem("alertmanager", "x", {"n": 1})])
 
     def bad(db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM outbox")
@@ -172,7 +174,7 @@ def test_a_failing_forwarder_job_does_not_fail_requests_in_its_transaction(tmp_p
     results: Results = []
     with held_writer(storage):
         job, job_outcome = in_thread(lambda: storage.writer.execute(bad, -1))
-        storage.submit([scheduler("a", 1)], [OutboxItem("loki", "a", {"n": 2})], results.append)
+        storage.submit([scheduler("a", 1)], [OutboxItem("alertmanager", "a", {"n": 2})], results.append)
         wait_until(lambda: len(storage.writer.queue) == 2, what="job and request queued together")
     job.join(10)
     wait_until(lambda: results, what="request committed")
@@ -180,7 +182,7 @@ def test_a_failing_forwarder_job_does_not_fail_requests_in_its_transaction(tmp_p
     assert isinstance(job_outcome[0], sqlite3.OperationalError)
     assert storage.get("scheduler", "a") == {"scheduler_id": "a", "value": 1}
     # The job's DELETE was rolled back with it; the request's item is there too.
-    assert [item.payload["n"] for item in storage.due("loki", time.time() + 1, 10)] == [1, 2]
+    assert [item.payload["n"] for item in storage.due("alertmanager", time.time() + 1, 10)] == [1, 2]
     assert storage.pending_total() == 2
     storage.close()
 
@@ -188,17 +190,17 @@ def test_a_failing_forwarder_job_does_not_fail_requests_in_its_transaction(tmp_p
 def test_due_skips_items_waiting_for_retry_and_keeps_order(tmp_path: Path) -> None:
     storage = SQLiteStorage(tmp_path / "bridge.sqlite3", 100)
     payloads = [{"n": n, "line": json.dumps({"text": 'quote " and \\ and é'})} for n in range(5)]
-    storage.commit([], [OutboxItem("loki", f"k{n}", payload) for n, payload in enumerate(payloads)])
+    storage.commit([], [OutboxItem("notify", f"k{n}", payload) for n, payload in enumerate(payloads)])
     storage.commit([], [OutboxItem("alertmanager", "am", {"n": 99})])
-    first = storage.due("loki", time.time() + 1, 10)
+    first = storage.due("notify", time.time() + 1, 10)
     assert [item.payload for item in first] == payloads
     assert [item.key for item in first] == [f"k{n}" for n in range(5)]
-    assert {item.downstream for item in first} == {"loki"}
+    assert {item.downstream for item in first} == {"notify"}
     storage.retry_later([first[1].id], time.time() + 60, "boom")
     storage.delivered([first[0]])
-    again = storage.due("loki", time.time() + 1, 2)
+    again = storage.due("notify", time.time() + 1, 2)
     assert [item.payload["n"] for item in again] == [2, 3]
-    assert storage.due("loki", time.time() + 120, 10)[0].attempts == 1
+    assert storage.due("notify", time.time() + 120, 10)[0].attempts == 1
     assert storage.pending_total() == 5
     storage.close()
 
@@ -249,16 +251,17 @@ def test_writes_larger_than_one_statement_are_split(tmp_path: Path) -> None:
     storage = SQLiteStorage(path, 100)
     storage.writer.max_params = 10  # 2 entities, 2 outbox rows, 10 ids per statement
     storage.commit(
-        [scheduler(f"s{n}", n) for n in range(7)], [OutboxItem("loki", f"k{n}", {"n": n}) for n in range(23)]
+        [scheduler(f"s{n}", n) for n in range(7)],
+        [OutboxItem("alertmanager", f"k{n}", {"n": n}) for n in range(23)],
     )
-    due = storage.due("loki", time.time() + 1, 100)
+    due = storage.due("alertmanager", time.time() + 1, 100)
     assert [item.payload["n"] for item in due] == list(range(23))
     storage.delivered(due[:21])
     assert storage.pending_total() == 2
     storage.close()
     reopened = SQLiteStorage(path, 100)
     assert sorted(reopened.entities("scheduler")) == [f"s{n}" for n in range(7)]
-    assert [item.payload["n"] for item in reopened.due("loki", time.time() + 1, 100)] == [21, 22]
+    assert [item.payload["n"] for item in reopened.due("alertmanager", time.time() + 1, 100)] == [21, 22]
     reopened.close()
 
 

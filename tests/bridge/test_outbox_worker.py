@@ -40,7 +40,7 @@ def storage(tmp_path: Path) -> Iterator[SQLiteStorage]:
 
 def worker(storage: SQLiteStorage, sink: Recording, batch_size: int) -> OutboxWorker:
     pacing = DeliverySettings.of(Settings())
-    return OutboxWorker("loki", sink, pacing, storage, BridgeMetrics(), batch_size, IDLE)
+    return OutboxWorker("integration:test", sink, pacing, storage, BridgeMetrics(), batch_size, IDLE)
 
 
 def batch(n: int, size: int) -> OutboxItem:
@@ -50,7 +50,7 @@ def batch(n: int, size: int) -> OutboxItem:
         "received": 1.0,
     }
     row["event_ids"] = [f"{n}-{i}" for i in range(size)]
-    return OutboxItem("loki", f"k{n}", row, size)
+    return OutboxItem("integration:test", f"k{n}", row, size)
 
 
 def test_a_full_step_of_batches_steps_again_at_once_and_the_sink_gets_their_events(
@@ -70,7 +70,7 @@ def test_a_full_step_of_batches_steps_again_at_once_and_the_sink_gets_their_even
 
 
 def test_single_items_still_count_one_each(storage: SQLiteStorage) -> None:
-    storage.commit([], [OutboxItem("loki", f"k{n}", {"n": n}) for n in range(5)])
+    storage.commit([], [OutboxItem("integration:test", f"k{n}", {"n": n}) for n in range(5)])
     sink = Recording()
     forwarder = worker(storage, sink, batch_size=3)
     assert forwarder.step() == 0.0

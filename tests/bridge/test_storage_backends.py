@@ -18,6 +18,8 @@ from typing import Any, cast
 import pytest
 
 from bridge.conftest import BRIDGE_BIN
+from pushgateway_bridge.domain import event_batch
+from pushgateway_bridge.domain.events import EVENTS
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, SpoolFull, Storage
 from pushgateway_bridge.storage.group_commit import Waiter
@@ -91,45 +93,81 @@ def test_client_event_ids_are_claimed_once_and_released_for_a_resend(storage: St
 
 
 def test_outbox_items_are_due_in_order_retried_later_and_dead_lettered(storage: Storage) -> None:
-    items = [OutboxItem("loki", f"k{i}", {"n": i}) for i in range(4)]
+    items = [OutboxItem("alertmanager", f"k{i}", {"n": i}) for i in range(4)]
     storage.commit([], items)
     assert storage.pending_total() == 4
-    due = storage.due("loki", now=float("inf"), limit=3)
+    due = storage.due("alertmanager", now=float("inf"), limit=3)
     assert [item.payload for item in due] == [{"n": 0}, {"n": 1}, {"n": 2}]
     assert storage.due("other", now=float("inf"), limit=10) == []
     storage.delivered([due[0]])
     storage.retry_later([due[1].id], next_attempt=float("inf"), error="503")
     storage.dead_letter([due[2]], "400 bad request")
-    assert storage.dead_letters("loki") == [("loki", "k2", "400 bad request")]
-    assert storage.pending_stats()["loki"][0] == 2
+    assert storage.dead_letters("alertmanager") == [("alertmanager", "k2", "400 bad request")]
+    assert storage.pending_stats()["alertmanager"][0] == 2
     assert storage.pending_total() == 2
 
 
 def test_an_item_holding_several_deliveries_counts_as_them(storage: Storage) -> None:
     """A sidecar batch is one row holding its events (domain/event_batch.py): the spool limit, the backlog
     and a delivery step count the events, and a step never splits a row."""
-    batches = [OutboxItem("loki", f"b{i}", {"n": i}, deliveries=30) for i in range(3)]
-    storage.commit([], [*batches, OutboxItem("loki", "one", {"n": 3})])
+    batches = [OutboxItem("alertmanager", f"b{i}", {"n": i}, deliveries=30) for i in range(3)]
+    storage.commit([], [*batches, OutboxItem("alertmanager", "one", {"n": 3})])
     assert storage.pending_total() == 91
-    assert storage.pending_stats()["loki"][0] == 91
-    due = storage.due("loki", now=float("inf"), limit=50)  # 30 so far is short of 50: the second one too
+    assert storage.pending_stats()["alertmanager"][0] == 91
+    due = storage.due(
+        "alertmanager", now=float("inf"), limit=50
+    )  # 30 so far is short of 50: the second one too
     assert [(item.payload, item.deliveries) for item in due] == [({"n": 0}, 30), ({"n": 1}, 30)]
     storage.delivered(due[:1])
     storage.dead_letter(due[1:], "400 bad request")
     assert storage.pending_total() == 31
-    assert storage.pending_stats()["loki"][0] == 31
-    assert [item.payload for item in storage.due("loki", now=float("inf"), limit=1)] == [{"n": 2}]
+    assert storage.pending_stats()["alertmanager"][0] == 31
+    assert [item.payload for item in storage.due("alertmanager", now=float("inf"), limit=1)] == [{"n": 2}]
     with pytest.raises(SpoolFull):  # 31 + 70 > the fixture's spool_max_events of 100
-        storage.commit([], [OutboxItem("loki", "big", {"n": 4}, deliveries=70)])
-    storage.commit([], [OutboxItem("loki", "fits", {"n": 5}, deliveries=69)])
+        storage.commit([], [OutboxItem("alertmanager", "big", {"n": 4}, deliveries=70)])
+    storage.commit([], [OutboxItem("alertmanager", "fits", {"n": 5}, deliveries=69)])
     assert storage.pending_total() == 100
+
+
+def test_the_events_of_a_commit_share_a_row_in_order_around_a_sidecar_batch(storage: Storage) -> None:
+    """Neutral events for the event sinks that follow each other in a transaction are one row
+    (storage/base.py `outbox_rows`); a sidecar request's batch, already one row, keeps its place between
+    them, and other downstreams' items keep a row each."""
+    sidecar = event_batch.encoded(
+        b'[{"kind":"started","app":{"name":"x"}},{"kind":"finished","app":{"name":"x"}}]',
+        ["s1", "s2"],
+        1.0,
+        None,
+    )
+    storage.commit(
+        [],
+        [
+            OutboxItem(EVENTS, "a", {"event_id": "e1"}),
+            OutboxItem("alertmanager", "a", {"alert": 1}),
+            OutboxItem(EVENTS, "b", {"event_id": "e2"}),
+            OutboxItem(EVENTS, "c", sidecar, 2),
+            OutboxItem(EVENTS, "d", {"event_id": "e3"}),
+        ],
+    )
+    assert storage.pending_total() == 6
+    due = storage.due(EVENTS, now=float("inf"), limit=100)
+    assert [(item.key, item.deliveries) for item in due] == [("a", 2), ("c", 2), ("d", 1)]
+    events = event_batch.expanded([item.payload for item in due])
+    assert [event["event_id"] for event in events] == ["e1", "e2", "s1", "s2", "e3"]
+    assert [item.payload for item in storage.due("alertmanager", now=float("inf"), limit=100)] == [
+        {"alert": 1}
+    ]
 
 
 def test_the_backlog_is_counted_in_deliveries_after_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "bridge.sqlite3"
     storage = SQLiteStorage(path, 1000)
     storage.commit(
-        [], [OutboxItem("loki", "b", {"n": 0}, deliveries=100), OutboxItem("loki", "one", {"n": 1})]
+        [],
+        [
+            OutboxItem("alertmanager", "b", {"n": 0}, deliveries=100),
+            OutboxItem("alertmanager", "one", {"n": 1}),
+        ],
     )
     storage.close()
     again = SQLiteStorage(path, 1000)
@@ -146,17 +184,17 @@ def test_an_outbox_from_before_batches_is_read_one_delivery_a_row(tmp_path: Path
         db.executescript(OLD_OUTBOX)
         db.executemany(
             "INSERT INTO outbox (downstream, key, payload, next_attempt, created) VALUES (?, ?, ?, 0, 0)",
-            [("loki", "k0", '{"n":0}'), ("loki", "k1", '{"n":1}')],
+            [("alertmanager", "k0", '{"n":0}'), ("alertmanager", "k1", '{"n":1}')],
         )
         db.commit()
     storage = SQLiteStorage(path, 1000)
     try:
         assert storage.pending_total() == 2
-        storage.commit([], [OutboxItem("loki", "b", {"n": 2}, deliveries=30)])
-        due = storage.due("loki", now=float("inf"), limit=100)
+        storage.commit([], [OutboxItem("alertmanager", "b", {"n": 2}, deliveries=30)])
+        due = storage.due("alertmanager", now=float("inf"), limit=100)
         assert [(item.payload["n"], item.deliveries) for item in due] == [(0, 1), (1, 1), (2, 30)]
         storage.dead_letter(due[2:], "400 bad request")
-        assert storage.dead_letters() == [("loki", "b", "400 bad request")]
+        assert storage.dead_letters() == [("alertmanager", "b", "400 bad request")]
         assert storage.pending_total() == 2
     finally:
         storage.close()
@@ -188,14 +226,14 @@ def test_a_long_run_of_due_items_is_read_whole_in_order_past_those_not_due(tmp_p
 
 
 def long_run_of_due_items(storage: Storage, count: int) -> None:
-    storage.commit([], [OutboxItem("loki", f"k{i}", {"n": i}) for i in range(count)])
-    retried = storage.due("loki", now=float("inf"), limit=count)
+    storage.commit([], [OutboxItem("alertmanager", f"k{i}", {"n": i}) for i in range(count)])
+    retried = storage.due("alertmanager", now=float("inf"), limit=count)
     assert [item.payload["n"] for item in retried] == list(range(count))
     later = {n for n in range(count) if n % 97 == 0}
     storage.retry_later([item.id for item in retried if item.payload["n"] in later], float("inf"), "503")
-    due = storage.due("loki", now=time.time() + 3600, limit=count)
+    due = storage.due("alertmanager", now=time.time() + 3600, limit=count)
     assert [item.payload["n"] for item in due] == [n for n in range(count) if n not in later]
-    limited = storage.due("loki", now=time.time() + 3600, limit=DECODE_ROWS + 3)
+    limited = storage.due("alertmanager", now=time.time() + 3600, limit=DECODE_ROWS + 3)
     assert [item.id for item in limited] == [item.id for item in due[: DECODE_ROWS + 3]]
 
 
@@ -283,7 +321,7 @@ def test_outbox_items_go_to_one_bridge_at_a_time_and_to_another_after_the_lease(
     two: tuple[PostgresStorage, PostgresStorage],
 ) -> None:
     first, second = two
-    first.commit([], [OutboxItem("loki", f"k{i}", {"n": i}) for i in range(200)])
+    first.commit([], [OutboxItem("alertmanager", f"k{i}", {"n": i}) for i in range(200)])
     taken: list[list[int]] = [[], []]
     now = time.time() + 1  # the items are due from their commit on
 
@@ -293,7 +331,7 @@ def test_outbox_items_go_to_one_bridge_at_a_time_and_to_another_after_the_lease(
 
     def take(index: int, storage: PostgresStorage) -> None:
         for step in range(60):  # 200 items in batches of 7: enough for one bridge to take all
-            due = storage.due("loki", now=now, limit=7)
+            due = storage.due("alertmanager", now=now, limit=7)
             taken[index] += [item.id for item in due]
             if step == 0:
                 first_taken.wait()
@@ -309,8 +347,8 @@ def test_outbox_items_go_to_one_bridge_at_a_time_and_to_another_after_the_lease(
     assert not set(taken[0]) & set(taken[1])  # ...and none was taken twice
     assert len(taken[0]) + len(taken[1]) == 200
     # The first bridge never settles its items (it died): once its lease ends they are due elsewhere.
-    assert second.due("loki", now=now + 59, limit=500) == []
-    again = second.due("loki", now=now + 61, limit=500)
+    assert second.due("alertmanager", now=now + 59, limit=500) == []
+    again = second.due("alertmanager", now=now + 61, limit=500)
     assert sorted(item.id for item in again) == sorted(taken[0] + taken[1])
 
 

@@ -1,5 +1,6 @@
-"""A request's sidecar events as one outbox item: encoded once by the route, made into neutral events by the
-forwarder that delivers them.
+"""Events as outbox rows of many: a sidecar request's, encoded once by the route, and the other APIs' of one
+commit (`committed`, storage/base.py); `expanded` makes them into neutral events for the forwarder that
+delivers them.
 
 As one neutral event (`events.py`) and one outbox row each, a batch of 100 events cost the bridge half its
 throughput (bench/README.md, ninth round): 100 dicts of fields, 100 JSON encodings, 100 rows to write, read
@@ -8,13 +9,16 @@ JSON text pydantic-core makes from the validated models in one call; `expanded` 
 events `event_log.py` makes for the other APIs. This module imports no models: the delivery process expands
 batches without loading pydantic's.
 
-The row: {"sidecar_events": [event, ...], "event_ids": [...], "received": seconds}, each event as validated
-(its None fields left out) and its id, the client's or the bridge's, in `event_ids`; with a local_api
-integration, "originals": the events as their clients sent them, each with its id.
+A sidecar row: {"sidecar_events": [event, ...], "event_ids": [...], "received": seconds}, each event as
+validated (its None fields left out) and its id, the client's or the bridge's, in `event_ids`; with a
+local_api integration, "originals": the events as their clients sent them, each with its id. A commit's
+row: {"events": [event, ...]}, the neutral events themselves. One row a heartbeat cost the scheduler load
+4 % of its requests/s (bench/README.md, ninth round).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -22,6 +26,7 @@ from pushgateway_bridge.domain.events import Event
 from pushgateway_bridge.jsontext import Encoded, compact
 
 EVENTS = "sidecar_events"
+COMMITTED = "events"
 
 
 def encoded(events_json: bytes, event_ids: list[str], now: float, originals: list[Any] | None) -> Encoded:
@@ -34,14 +39,22 @@ def encoded(events_json: bytes, event_ids: list[str], now: float, originals: lis
     return Encoded(f'{{"{EVENTS}":{events_json.decode()},{compact(rest)[1:]}')
 
 
+def committed(events: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The neutral events of one commit's requests, as one outbox row (storage/base.py `outbox_rows`)."""
+    return {COMMITTED: events}
+
+
 def expanded(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`payloads` with each sidecar batch replaced by its events, in order; anything else as it is."""
-    if not any(EVENTS in payload for payload in payloads):
+    """`payloads` with each batch (a sidecar request's, or a commit's) replaced by its events, in order;
+    anything else as it is."""
+    if not any(EVENTS in payload or COMMITTED in payload for payload in payloads):
         return payloads
     out: list[dict[str, Any]] = []
     for payload in payloads:
         if EVENTS in payload:
             out.extend(cast(list[dict[str, Any]], events_of(payload)))
+        elif COMMITTED in payload:
+            out.extend(payload[COMMITTED])
         else:
             out.append(payload)
     return out

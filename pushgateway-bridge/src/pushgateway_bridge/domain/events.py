@@ -12,6 +12,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
+EVENTS = "loki"  # the event sinks' outbox downstream (Loki, or the events file without a loki_url)
+
 
 class Event(TypedDict):
     event_id: str  # a random UUID, or the client's (the sidecar API's event_id)

@@ -13,8 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pushgateway_bridge.api.routes.common import EVENTS
 from pushgateway_bridge.configfile import ConfigError
+from pushgateway_bridge.domain.events import EVENTS
 from pushgateway_bridge.forwarder import BatchSink, OutboxWorker
 from pushgateway_bridge.integrations.config import (
     KEY,

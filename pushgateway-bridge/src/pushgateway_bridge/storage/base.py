@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, cast, overload
 
+from pushgateway_bridge.domain import event_batch
+from pushgateway_bridge.domain.events import EVENTS
 from pushgateway_bridge.domain.kinds import Kind, S, State
-from pushgateway_bridge.jsontext import Encoded
+from pushgateway_bridge.jsontext import Encoded, compact
 from pushgateway_bridge.storage.records import Body, Page, RecordWrite
 
 # How a request's state follows from the state it read. None: write nothing (the entity is gone, or the
@@ -56,6 +58,53 @@ class Pending(NamedTuple):
     attempts: int
     created: float
     deliveries: int = 1  # OutboxItem.deliveries
+
+
+class Committed(Protocol):
+    """A submission as a writer commits it (SQLite's and PostgreSQL's)."""
+
+    @property
+    def outbox(self) -> Sequence[OutboxItem]: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def declined(self) -> bool: ...
+
+
+# downstream, key, payload (JSON text), next_attempt, created, deliveries
+Row = tuple[str, str, str, float, float, int]
+
+
+def outbox_rows(batch: Sequence[Committed]) -> list[Row]:
+    """The outbox rows of one transaction, in order: each item's, but the neutral events that follow each
+    other go as one row (domain/event_batch.py), as a sidecar request's do. A row each cost the writer
+    and the delivery process more than the events' encoding."""
+    rows: list[Row] = []
+    events: list[Mapping[str, Any]] = []
+    first: tuple[str, float] = ("", 0.0)  # the key and time of the first of `events`
+
+    def flush() -> None:
+        if events:
+            text = compact(event_batch.committed(list(events)))
+            rows.append((EVENTS, first[0], text, first[1], first[1], len(events)))
+            events.clear()
+
+    for item in batch:
+        if item.declined:
+            continue
+        for entry in item.outbox:
+            if entry.downstream == EVENTS and not isinstance(entry.payload, Encoded):
+                if not events:
+                    first = (entry.key, item.now)
+                events.append(entry.payload)
+                continue
+            if entry.downstream == EVENTS:
+                flush()  # a sidecar batch: the events before it go first
+            rows.append(
+                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now, entry.deliveries)
+            )
+    flush()
+    return rows
 
 
 def counted(items: Sequence[OutboxItem] | Sequence[Pending]) -> int:

@@ -22,7 +22,7 @@ from typing import TypeVar
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
 from pushgateway_bridge.storage import records as record_sql
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, outbox_rows
 from pushgateway_bridge.storage.commit_queue import CommitQueue, Done
 from pushgateway_bridge.storage.records import RecordWrite
 
@@ -107,12 +107,7 @@ class GroupCommitWriter(CommitQueue[Submission]):
             for item in batch:
                 if item.job is not None:
                     self._run_job(item)
-            rows = [
-                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now, entry.deliveries)
-                for item in batch
-                if not item.declined
-                for entry in item.outbox
-            ]
+            rows = outbox_rows(batch)
             self._insert_seen(seen)
             for item in batch:
                 if item.records:

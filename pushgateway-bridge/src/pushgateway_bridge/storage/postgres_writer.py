@@ -25,7 +25,7 @@ from psycopg import errors
 
 from pushgateway_bridge.domain.kinds import State
 from pushgateway_bridge.jsontext import compact
-from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, StorageUnavailable
+from pushgateway_bridge.storage.base import EntityWrite, OutboxItem, StorageUnavailable, outbox_rows
 from pushgateway_bridge.storage.commit_queue import CommitQueue, Done
 from pushgateway_bridge.storage.group_commit import SEEN_WINDOW_SECONDS
 from pushgateway_bridge.storage.postgres_schema import RECORDS_CHANNEL
@@ -114,12 +114,7 @@ class PostgresWriter(CommitQueue[Submission]):
             for item in batch:
                 if item.job is not None:
                     self._run_job(db, item)
-            rows = [
-                (entry.downstream, entry.key, compact(entry.payload), item.now, item.now, entry.deliveries)
-                for item in batch
-                if not item.declined
-                for entry in item.outbox
-            ]
+            rows = outbox_rows(batch)
             if rows:
                 db.cursor().executemany(
                     "INSERT INTO outbox (downstream, key, payload, next_attempt, created, deliveries)"

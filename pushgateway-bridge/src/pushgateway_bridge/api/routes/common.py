@@ -10,11 +10,10 @@ from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from pushgateway_bridge.domain.events import Event
+from pushgateway_bridge.domain.events import EVENTS, Event
 from pushgateway_bridge.jsontext import compact_bytes
 from pushgateway_bridge.storage.base import OutboxItem
 
-EVENTS = "loki"  # the event sinks' downstream (Loki, or the events file without a loki_url)
 RETRY_SECONDS = 10  # Prometheus, Loki or Tempo restarts in seconds
 
 

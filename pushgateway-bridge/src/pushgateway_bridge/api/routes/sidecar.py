@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from pushgateway_bridge.api.deps import BridgeDep, PrincipalDep
 from pushgateway_bridge.api.fast_route import FastRoute
 from pushgateway_bridge.api.responses import WRITE, answers
-from pushgateway_bridge.api.routes.common import EVENTS, answer
+from pushgateway_bridge.api.routes.common import answer
 from pushgateway_bridge.auth import Principal
 from pushgateway_bridge.bridge import Bridge
 from pushgateway_bridge.domain import alerts, event_batch, event_log
 from pushgateway_bridge.domain import entities as ent
-from pushgateway_bridge.domain.events import new_event_id
+from pushgateway_bridge.domain.events import EVENTS, new_event_id
 from pushgateway_bridge.domain.kinds import SIDECAR, SidecarJobState
 from pushgateway_bridge.domain.models.sidecar import SidecarBatch, SidecarEvent
 from pushgateway_bridge.storage.base import Change, EntityWrite, OutboxItem, transition
