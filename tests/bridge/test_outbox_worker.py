@@ -44,12 +44,8 @@ def worker(storage: SQLiteStorage, sink: Recording, batch_size: int) -> OutboxWo
 
 
 def batch(n: int, size: int) -> OutboxItem:
-    row = {
-        "sidecar_events": [{"kind": "started", "app": {"name": "a"}}] * size,
-        "event_ids": [],
-        "received": 1.0,
-    }
-    row["event_ids"] = [f"{n}-{i}" for i in range(size)]
+    events = [{"kind": "started", "app": {"name": "a"}}] * size
+    row = {"sidecar_events": events, "event_ids": [f"{n}-{i}" for i in range(size)], "received": 1.0}
     return OutboxItem("integration:test", f"k{n}", row, size)
 
 

@@ -178,5 +178,5 @@ class OutboxWorker(Worker):
         self.sink.send(event_batch.expanded([item.payload for item in due]))
         seconds = time.perf_counter() - started
         self.storage.delivered(due)
-        self.forwarded(sum(item.deliveries for item in due), seconds)
+        self.forwarded(counted(due), seconds)
         self.up()

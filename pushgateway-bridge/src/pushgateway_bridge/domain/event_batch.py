@@ -25,8 +25,8 @@ from typing import Any, cast
 from pushgateway_bridge.domain.events import Event
 from pushgateway_bridge.jsontext import Encoded, compact
 
-EVENTS = "sidecar_events"
-COMMITTED = "events"
+SIDECAR = "sidecar_events"  # the key of a sidecar row
+COMMITTED = "events"  # the key of a commit's row
 
 
 def encoded(events_json: bytes, event_ids: list[str], now: float, originals: list[Any] | None) -> Encoded:
@@ -36,7 +36,7 @@ def encoded(events_json: bytes, event_ids: list[str], now: float, originals: lis
         rest["originals"] = originals
     # The events' text goes in as pydantic-core made it: decoded and encoded again it would cost the
     # dicts this item exists to save.
-    return Encoded(f'{{"{EVENTS}":{events_json.decode()},{compact(rest)[1:]}')
+    return Encoded(f'{{"{SIDECAR}":{events_json.decode()},{compact(rest)[1:]}')
 
 
 def committed(events: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -47,11 +47,11 @@ def committed(events: list[Mapping[str, Any]]) -> dict[str, Any]:
 def expanded(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`payloads` with each batch (a sidecar request's, or a commit's) replaced by its events, in order;
     anything else as it is."""
-    if not any(EVENTS in payload or COMMITTED in payload for payload in payloads):
+    if not any(SIDECAR in payload or COMMITTED in payload for payload in payloads):
         return payloads
     out: list[dict[str, Any]] = []
     for payload in payloads:
-        if EVENTS in payload:
+        if SIDECAR in payload:
             out.extend(cast(list[dict[str, Any]], events_of(payload)))
         elif COMMITTED in payload:
             out.extend(payload[COMMITTED])
@@ -65,7 +65,7 @@ def events_of(batch: dict[str, Any]) -> list[Event]:
     received: float = batch["received"]
     originals: list[dict[str, Any]] | None = batch.get("originals")
     made: list[Event] = []
-    for index, (sidecar, event_id) in enumerate(zip(batch[EVENTS], batch["event_ids"], strict=True)):
+    for index, (sidecar, event_id) in enumerate(zip(batch[SIDECAR], batch["event_ids"], strict=True)):
         # A copy: a forwarder that retries a step item by item expands the same payloads again.
         fields = dict(sidecar)
         fields.pop("event_id", None)  # the event's own id and time are the event's, not its fields
