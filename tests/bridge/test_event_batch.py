@@ -37,7 +37,7 @@ def test_each_event_as_the_sinks_take_it() -> None:
         ),
         sidecar(
             kind="failed",
-            timestamp="2026-12-04T03:00:00.5+01:00",
+            timestamp="2024-01-15T03:00:00.5+01:00",  # well past, whenever the test runs
             message=None,  # None fields are left out, as they always were
             trace_id="0af7651916cd43dd8448eb211c80319c",
             metadata={"attempt": None, "nested": {"k": None}},  # but not inside metadata
@@ -68,7 +68,7 @@ def test_each_event_as_the_sinks_take_it() -> None:
             "name": "etl",
             "level": "error",
             "received": NOW,
-            "at": 1_796_349_600.5,  # 02:00:00.5 UTC
+            "at": 1_705_284_000.5,  # 02:00:00.5 UTC
             "trace_id": "0af7651916cd43dd8448eb211c80319c",
             "fields": {
                 "site_id": "s1",
@@ -87,14 +87,14 @@ def test_other_items_pass_as_they_are_in_order_and_a_batch_expands_again_the_sam
     """A forwarder that retries a step item by item expands the same decoded rows a second time."""
     events = [
         sidecar(kind="progress", progress=0.5),
-        sidecar(kind="finished", timestamp="2026-12-04T02:00:00Z"),
+        sidecar(kind="finished", timestamp="2024-01-15T02:00:00Z"),
     ]
     batch = stored(events, ["id-1", "id-2"])
     rows = [{"labels": {"a": "1"}}, batch, {"event_id": "id-3", "fields": {}}]
     first = event_batch.expanded(rows)
     assert [row.get("event_id") for row in first] == [None, "id-1", "id-2", "id-3"]
     assert first[0] is rows[0] and first[3] is rows[2]
-    assert first[2]["at"] == 1_796_349_600.0
+    assert first[2]["at"] == 1_705_284_000.0
     assert event_batch.expanded(rows) == first
     plain = [{"n": 1}]
     assert event_batch.expanded(plain) is plain
